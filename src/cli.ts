@@ -1,0 +1,116 @@
+#!/usr/bin/env -S node --disable-warning=ExperimentalWarning
+// latchkey serve | migrate | worker | mail test --to ADDRESS
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { ConfigError, loadConfig, loadEnvFile, type Config } from './config.ts';
+import { createMail, serve } from './main.ts';
+import { parseEmail } from './security/email-address.ts';
+import { openStore } from './store/store.ts';
+
+const usage = `Usage: latchkey <command>
+
+Commands:
+  serve                  answer HTTP on HOST:PORT and deliver mail (applies migrations first)
+  migrate                apply pending database migrations and exit
+  worker                 deliver mail from the outbox only (beside a serve on the same database)
+  mail test --to ADDRESS send one message through the configured mail server and print its answer
+
+Configuration comes from the environment or a .env file in the working directory.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { to: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const command = positionals.join(' ');
+  if (values.help === true || command === '' || command === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return command === '' && values.help !== true ? 2 : 0;
+  }
+
+  loadEnvFile();
+  const config = loadConfig();
+  const log = pino({ level: config.logLevel });
+
+  switch (command) {
+    case 'serve': {
+      const running = await serve(config);
+      if (config.smtp === undefined) log.info(`no MAIL_SERVER set: mail goes to the dev mailbox, ${running.address}/dev/mailbox`);
+      await untilSignal();
+      await running.stop();
+      return 0;
+    }
+    case 'migrate': {
+      const store = openStore(config.database);
+      const applied = await store.migrate();
+      await store.close();
+      process.stdout.write(applied.length === 0 ? 'database is up to date\n' : `applied: ${applied.join(', ')}\n`);
+      return 0;
+    }
+    case 'worker': {
+      const store = openStore(config.database);
+      await store.migrate();
+      const mail = createMail(config, store, (event, message) => log.info(event, message));
+      mail.worker.start();
+      log.info('outbox worker started');
+      await untilSignal();
+      await mail.worker.stop();
+      mail.transport.close();
+      await store.close();
+      return 0;
+    }
+    case 'mail test':
+      return mailTest(config, values.to);
+    default:
+      process.stderr.write(`latchkey: unknown command "${command}"\n\n${usage}\n`);
+      return 2;
+  }
+}
+
+async function mailTest(config: Config, to: string | undefined): Promise<number> {
+  const address = to === undefined ? 'missing' : parseEmail(to);
+  if (typeof address === 'string') {
+    process.stderr.write('latchkey: mail test needs --to ADDRESS, a valid email address\n');
+    return 2;
+  }
+  const store = openStore(config.database);
+  const mail = createMail(config, store);
+  try {
+    const answer = await mail.transport.send({
+      from: config.mailSender,
+      to: address.display,
+      subject: `${config.appName}: test message`,
+      text: `This is a test message from ${config.appName} (${config.baseUrl.href}). If you can read it, mail delivery works.\n`,
+      html: `<p>This is a test message from ${config.appName}. If you can read it, mail delivery works.</p>`,
+      messageId: `<${randomUUID()}@${config.baseUrl.hostname}>`,
+      date: new Date(),
+    });
+    process.stdout.write(`sent: ${answer}\n`);
+    return 0;
+  } catch (error) {
+    const e = error as { code?: string; response?: string; message?: string };
+    process.stderr.write(`latchkey: mail test failed: ${[e.code, e.response ?? e.message].filter(Boolean).join(' ')}\n`);
+    return 1;
+  } finally {
+    mail.transport.close();
+    await store.close();
+  }
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (error: unknown) => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`latchkey: configuration error: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`latchkey: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  },
+);

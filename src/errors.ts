@@ -1,0 +1,41 @@
+// Every problem code of API.md, in one catalog. Flows throw AppError with a
+// code; only the HTTP layer reads the status and turns it into problem+json.
+
+export const problems = {
+  invalid_json: { status: 400, title: 'Malformed JSON', detail: 'The request body is not valid JSON.' },
+  invalid_token: { status: 400, title: 'Invalid or expired link', detail: 'This link is invalid, has expired or has already been used. Ask for a new one.' },
+  unauthenticated: { status: 401, title: 'Not signed in', detail: 'A valid session is required.' },
+  invalid_credentials: { status: 401, title: 'Wrong email or password', detail: 'The email or password is not correct.' },
+  email_not_confirmed: { status: 403, title: 'Email not confirmed', detail: 'Confirm your email address first; you can ask for a new confirmation link.' },
+  csrf_failed: { status: 403, title: 'Form expired', detail: 'The form was missing its security token or it did not match. Reload the page and try again.' },
+  cross_site: { status: 403, title: 'Cross-site request refused', detail: 'Requests from this origin are not allowed.' },
+  not_found: { status: 404, title: 'Not found', detail: 'There is nothing at this address.' },
+  payload_too_large: { status: 413, title: 'Payload too large', detail: 'The request body is larger than 65,536 bytes.' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type', detail: 'Send the body as application/json.' },
+  validation_failed: { status: 422, title: 'Validation failed', detail: 'One or more fields are missing or invalid.' },
+  rate_limited: { status: 429, title: 'Too many requests', detail: 'Too many attempts; try again later.' },
+  internal: { status: 500, title: 'Internal error', detail: 'Something went wrong on our side. It has been logged.' },
+  // Not in API.md's table: /api/health's 503 is an error too, so it is problem+json like the rest.
+  unavailable: { status: 503, title: 'Service unavailable', detail: 'The database cannot be reached.' },
+} as const satisfies Record<string, { status: number; title: string; detail: string }>;
+
+export type ProblemCode = keyof typeof problems;
+
+/** Field name (as the request spelled it) → message. */
+export type FieldErrors = Record<string, string>;
+
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly code: ProblemCode;
+  readonly errors: FieldErrors | undefined;
+
+  constructor(code: ProblemCode, errors?: FieldErrors) {
+    super(problems[code].detail);
+    this.code = code;
+    this.errors = errors;
+  }
+}
+
+export function validationFailed(errors: FieldErrors): AppError {
+  return new AppError('validation_failed', errors);
+}

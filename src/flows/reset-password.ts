@@ -1,0 +1,39 @@
+import { AppError } from '../errors.ts';
+import { hashPassword } from '../security/password-hash.ts';
+import { hashToken } from '../security/tokens.ts';
+import type { FlowDeps } from './deps.ts';
+import { FieldCheck } from './shared.ts';
+
+export type ResetPasswordInput = { token: string; password: string };
+
+/**
+ * API.md, POST /api/reset-password: sets the password, spends the token,
+ * voids the user's other reset and email-change tokens, ends every session,
+ * confirms the account (the link proved the address) and mails a notice.
+ * A refused password leaves the token unspent.
+ */
+export async function resetPassword(deps: FlowDeps, input: ResetPasswordInput): Promise<{ userId: string }> {
+  const { store, outbox, config } = deps;
+  const tokenHash = hashToken(input.token);
+  const live = await store.findLiveToken(tokenHash, ['reset'], Date.now());
+  const user = live && (await store.findUserById(live.user_id));
+  if (user === undefined) throw new AppError('invalid_token');
+
+  const check = new FieldCheck();
+  const password = check.password('password', input.password, config, [user.email, user.email_canonical]);
+  check.done();
+  const passwordHash = await hashPassword(password!);
+
+  const now = Date.now();
+  await store.transaction(async (tx) => {
+    // The conditional UPDATE decides between concurrent redemptions.
+    if ((await tx.spendToken(tokenHash, ['reset'], now)) === undefined) throw new AppError('invalid_token');
+    await tx.setPassword(user.id, passwordHash);
+    await tx.confirmUser(user.id, now);
+    await tx.voidTokens(user.id, ['reset', 'email_change'], now);
+    await tx.deleteSessions(user.id);
+    await outbox.enqueue(tx, { kind: 'password_changed', to: user.email, params: { name: user.name } }, now);
+  });
+  outbox.wake();
+  return { userId: user.id };
+}

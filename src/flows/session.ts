@@ -1,0 +1,30 @@
+import { AppError } from '../errors.ts';
+import { hashToken } from '../security/tokens.ts';
+import type { User } from '../store/schema.ts';
+import type { FlowDeps } from './deps.ts';
+
+export type Authenticated = { user: User; sessionHash: string };
+
+// Recording every use would turn each read into a write; a minute's
+// precision is plenty for an idle timeout counted in days.
+const touchEveryMs = 60_000;
+
+/** The user behind a bearer token, or 401: unknown, logged out, idle too long or past its lifetime. */
+export async function authenticate(deps: FlowDeps, token: string | undefined): Promise<Authenticated> {
+  if (token === undefined || token === '') throw new AppError('unauthenticated');
+  const now = Date.now();
+  const sessionHash = hashToken(token);
+  const session = await deps.store.findSession(sessionHash);
+  if (session === undefined || session.expires_at <= now || session.last_used_at + deps.config.sessionIdleTtl * 1000 <= now) {
+    throw new AppError('unauthenticated');
+  }
+  const user = await deps.store.findUserById(session.user_id);
+  if (user === undefined) throw new AppError('unauthenticated');
+  if (now - session.last_used_at >= touchEveryMs) await deps.store.touchSession(sessionHash, now);
+  return { user, sessionHash };
+}
+
+/** API.md, DELETE /api/sessions/current: the token stops working at once. */
+export async function signOut(deps: FlowDeps, session: Authenticated): Promise<void> {
+  await deps.store.deleteSession(session.sessionHash);
+}

@@ -1,0 +1,47 @@
+import { AppError } from '../errors.ts';
+import { verifyPassword } from '../security/password-hash.ts';
+import { normalizePassword } from '../security/password-policy.ts';
+import { newToken } from '../security/tokens.ts';
+import type { FlowDeps } from './deps.ts';
+import type { Authenticated } from './session.ts';
+import { FieldCheck, linkWithToken } from './shared.ts';
+
+export type UpdateEmailInput = { new_email: string; password: string };
+
+/**
+ * API.md, POST /api/update-email: the new address gets a confirmation link and
+ * the old one a notice; nothing changes until the link is used. When another
+ * account holds the new address, the answer is the same and that address is
+ * told it already has an account, with no link.
+ */
+export async function updateEmail(deps: FlowDeps, session: Authenticated, input: UpdateEmailInput): Promise<void> {
+  const { store, outbox, config } = deps;
+  const { user } = session;
+  const check = new FieldCheck();
+  const newEmail = check.email('new_email', input.new_email);
+  if (newEmail !== undefined && newEmail.canonical === user.email_canonical) check.errors.new_email = 'is already your address';
+  check.done();
+  if (!(await verifyPassword(user.password_hash, normalizePassword(input.password))).ok) throw new AppError('invalid_credentials');
+
+  const now = Date.now();
+  await store.transaction(async (tx) => {
+    const holder = await tx.findUserByEmail(newEmail!.canonical);
+    if (holder !== undefined) {
+      await outbox.enqueue(tx, { kind: 'email_in_use', to: holder.email, params: { name: holder.name } }, now);
+    } else {
+      await tx.voidTokens(user.id, ['email_change'], now);
+      const { token, hash } = newToken();
+      const expiresAt = now + config.confirmTokenTtl * 1000;
+      await tx.insertToken({ token_hash: hash, user_id: user.id, purpose: 'email_change', new_email: newEmail!.display, created_at: now, expires_at: expiresAt });
+      await outbox.enqueue(tx, {
+        kind: 'email_change_confirm',
+        to: newEmail!.display,
+        params: { name: user.name, link: linkWithToken(config, '/confirm-email', token), expires_at: new Date(expiresAt).toISOString(), new_email: newEmail!.display },
+        expiresAt,
+      }, now);
+    }
+    // Sent either way, so the old address learns nothing about who holds the new one.
+    await outbox.enqueue(tx, { kind: 'email_change_notice', to: user.email, params: { name: user.name, new_email: newEmail!.display } }, now);
+  });
+  outbox.wake();
+}

@@ -1,0 +1,31 @@
+import { AppError } from '../errors.ts';
+import { hashPassword, verifyPassword } from '../security/password-hash.ts';
+import { normalizePassword } from '../security/password-policy.ts';
+import type { FlowDeps } from './deps.ts';
+import type { Authenticated } from './session.ts';
+import { FieldCheck } from './shared.ts';
+
+export type UpdatePasswordInput = { current_password: string; new_password: string };
+
+/**
+ * API.md, POST /api/update-password: ends every other session (this one
+ * stays), voids outstanding reset and email-change tokens, mails the notice.
+ */
+export async function updatePassword(deps: FlowDeps, session: Authenticated, input: UpdatePasswordInput): Promise<void> {
+  const { store, outbox, config } = deps;
+  const { user } = session;
+  const check = new FieldCheck();
+  const password = check.password('new_password', input.new_password, config, [user.email, user.email_canonical]);
+  check.done();
+  if (!(await verifyPassword(user.password_hash, normalizePassword(input.current_password))).ok) throw new AppError('invalid_credentials');
+  const passwordHash = await hashPassword(password!);
+
+  const now = Date.now();
+  await store.transaction(async (tx) => {
+    await tx.setPassword(user.id, passwordHash);
+    await tx.voidTokens(user.id, ['reset', 'email_change'], now);
+    await tx.deleteSessions(user.id, session.sessionHash);
+    await outbox.enqueue(tx, { kind: 'password_changed', to: user.email, params: { name: user.name } }, now);
+  });
+  outbox.wake();
+}

@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify';
+import type { FlowDeps } from '../../flows/deps.ts';
+import { signOut } from '../../flows/session.ts';
+import { publicUser } from '../../flows/shared.ts';
+import { signIn } from '../../flows/sign-in.ts';
+import { requireSession } from '../plugins/session.ts';
+import { SignInBody, type Body } from '../schemas.ts';
+
+export async function sessionRoutes(app: FastifyInstance, deps: FlowDeps): Promise<void> {
+  app.post<{ Body: Body<typeof SignInBody> }>('/api/sessions', { schema: { body: SignInBody } }, async function logIn(request, reply) {
+    return reply.code(201).send(await signIn(deps, request.body));
+  });
+
+  app.delete('/api/sessions/current', async function logOut(request, reply) {
+    await signOut(deps, await requireSession(deps, request));
+    return reply.code(204).send();
+  });
+
+  app.get('/api/me', async function me(request) {
+    const { user } = await requireSession(deps, request);
+    return { user: publicUser(user) };
+  });
+}

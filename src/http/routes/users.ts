@@ -1,0 +1,27 @@
+import type { FastifyInstance } from 'fastify';
+import { confirm } from '../../flows/confirm.ts';
+import type { FlowDeps } from '../../flows/deps.ts';
+import { resendConfirmation } from '../../flows/resend-confirmation.ts';
+import { signUp } from '../../flows/sign-up.ts';
+import { ConfirmBody, ResendConfirmBody, SignUpBody, type Body } from '../schemas.ts';
+
+// One body for both paths: nothing in the answer says whether the address had an account.
+const signedUp = { message: 'Check your inbox: we sent a message to this address to finish signing up.' };
+const resent = { message: 'If an unconfirmed account uses this address, a new confirmation link is on its way.' };
+
+export async function userRoutes(app: FastifyInstance, deps: FlowDeps): Promise<void> {
+  app.post<{ Body: Body<typeof SignUpBody> }>('/api/users', { schema: { body: SignUpBody } }, async function createUser(request, reply) {
+    await signUp(deps, request.body);
+    return reply.code(202).send(signedUp);
+  });
+
+  app.post<{ Body: Body<typeof ConfirmBody> }>('/api/confirm', { schema: { body: ConfirmBody } }, async function confirmToken(request) {
+    const user = await confirm(deps, request.body.token);
+    return { message: 'Your email address is confirmed.', user };
+  });
+
+  app.post<{ Body: Body<typeof ResendConfirmBody> }>('/api/resend-confirm', { schema: { body: ResendConfirmBody } }, async function resendConfirm(request, reply) {
+    await resendConfirmation(deps, request.body);
+    return reply.code(202).send(resent);
+  });
+}

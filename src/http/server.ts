@@ -1,0 +1,71 @@
+// Builds the HTTP server without listening: tests and `serve` both call it.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { FlowDeps } from '../flows/deps.ts';
+import type { DevMailbox } from '../mail/dev-mailbox.ts';
+import { registerApiGuard } from './plugins/api-guard.ts';
+import { registerErrorHandling } from './plugins/errors.ts';
+import { devMailboxRoutes } from './routes/dev-mailbox.ts';
+import { emailRoutes } from './routes/email.ts';
+import { healthRoutes } from './routes/health.ts';
+import { passwordRoutes } from './routes/password.ts';
+import { sessionRoutes } from './routes/sessions.ts';
+import { userRoutes } from './routes/users.ts';
+
+export type ServerDeps = FlowDeps & {
+  /** Present when no MAIL_SERVER is configured. */
+  devMailbox?: DevMailbox;
+};
+
+export const bodyLimit = 65_536;
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel),
+    bodyLimit,
+    trustProxy: typeof config.trustProxy === 'number' ? hops(config.trustProxy) : config.trustProxy,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    // Strip prototype keys instead of refusing the body: `__proto__` in JSON changes nothing.
+    onProtoPoisoning: 'remove',
+    onConstructorPoisoning: 'remove',
+    // Types are strict: a number, array or null where a string belongs is a 422, never coerced.
+    ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false, useDefaults: false } },
+  });
+
+  registerErrorHandling(app);
+  await registerApiGuard(app, config);
+  // Rate limits (API.md "Rate limits") register here, before the routes they guard.
+
+  await userRoutes(app, deps);
+  await sessionRoutes(app, deps);
+  await passwordRoutes(app, deps);
+  await emailRoutes(app, deps);
+  await healthRoutes(app, deps.store);
+  if (deps.devMailbox !== undefined) await devMailboxRoutes(app, deps.devMailbox);
+  return app;
+}
+
+/** TRUST_PROXY=N: believe the N nearest hops of X-Forwarded-For. */
+function hops(count: number) {
+  return (_address: string, hop: number) => hop < count;
+}
+
+function loggerOptions(level: string): FastifyServerOptions['logger'] {
+  return {
+    level,
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.token', '*.current_password', '*.new_password'],
+      censor: '[redacted]',
+    },
+    serializers: {
+      req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
+    },
+  };
+}
+
+/** Token links (/confirm?token=…) must not leave their token in the access log. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+}

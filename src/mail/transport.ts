@@ -1,0 +1,57 @@
+// Where rendered mail goes: a real SMTP server through Nodemailer's pooled
+// transport, or, with no MAIL_SERVER, the dev mailbox. Both build the same
+// MIME message through Nodemailer, so dev mode exercises the real path.
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { SmtpConfig } from '../config.ts';
+import type { DevMailbox } from './dev-mailbox.ts';
+
+export type OutgoingMail = {
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  messageId: string;
+  date: Date;
+};
+
+export type MailTransport = {
+  /** Resolves with the server's answer; rejects with Nodemailer's error (code, responseCode, permanent). */
+  send(mail: OutgoingMail): Promise<string>;
+  close(): void;
+};
+
+export function smtpTransport(config: SmtpConfig): MailTransport {
+  const transporter: Transporter = nodemailer.createTransport({
+    pool: true,
+    maxConnections: 5,
+    host: config.host,
+    port: config.port,
+    secure: config.implicitTls,
+    requireTLS: config.startTls,
+    ignoreTLS: !config.startTls && !config.implicitTls,
+    auth: config.username === undefined ? undefined : { user: config.username, pass: config.password ?? '' },
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 30_000,
+  });
+  return {
+    async send(mail) {
+      const info = await transporter.sendMail(mail);
+      return String(info.response);
+    },
+    close: () => transporter.close(),
+  };
+}
+
+export function devMailboxTransport(mailbox: DevMailbox): MailTransport {
+  const transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    async send(mail) {
+      const info = await transporter.sendMail(mail);
+      mailbox.add({ ...mail, raw: String(info.message) });
+      return 'stored in the dev mailbox';
+    },
+    close: () => transporter.close(),
+  };
+}

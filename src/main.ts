@@ -1,0 +1,58 @@
+// Composition root: config → store → mail → HTTP server and outbox worker.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { DevMailbox } from './mail/dev-mailbox.ts';
+import { Outbox } from './mail/outbox.ts';
+import { MailRenderer } from './mail/render.ts';
+import { devMailboxTransport, smtpTransport, type MailTransport } from './mail/transport.ts';
+import { OutboxWorker } from './mail/worker.ts';
+import { buildServer } from './http/server.ts';
+import { openStore, type Store } from './store/store.ts';
+
+export type Mail = {
+  outbox: Outbox;
+  transport: MailTransport;
+  worker: OutboxWorker;
+  devMailbox: DevMailbox | undefined;
+};
+
+/** The mail side for a store: transport (SMTP, or the dev mailbox with no MAIL_SERVER), renderer and worker. */
+export function createMail(config: Config, store: Store, log?: (event: Record<string, unknown>, message: string) => void): Mail {
+  const devMailbox = config.smtp === undefined ? new DevMailbox() : undefined;
+  const transport = config.smtp === undefined ? devMailboxTransport(devMailbox!) : smtpTransport(config.smtp);
+  const renderer = new MailRenderer({ appName: config.appName, baseUrl: config.baseUrl });
+  const worker = new OutboxWorker(store, transport, renderer, { sender: config.mailSender, log });
+  return { outbox: new Outbox(config.baseUrl.hostname), transport, worker, devMailbox };
+}
+
+export type Running = {
+  app: FastifyInstance;
+  store: Store;
+  mail: Mail;
+  /** The address it listens on, e.g. http://127.0.0.1:3000 */
+  address: string;
+  stop(): Promise<void>;
+};
+
+/** `latchkey serve`: migrate, then answer HTTP and deliver mail in one process. */
+export async function serve(config: Config): Promise<Running> {
+  const store = openStore(config.database);
+  await store.migrate();
+  let app: FastifyInstance | undefined;
+  const mail = createMail(config, store, (event, message) => app?.log.info(event, message));
+  app = await buildServer({ store, outbox: mail.outbox, config, devMailbox: mail.devMailbox });
+  const address = await app.listen({ port: config.port, host: config.host });
+  mail.worker.start(mail.outbox);
+  return {
+    app,
+    store,
+    mail,
+    address,
+    async stop() {
+      await app.close();
+      await mail.worker.stop();
+      mail.transport.close();
+      await store.close();
+    },
+  };
+}

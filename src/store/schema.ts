@@ -1,0 +1,71 @@
+// Row types of every table. Times are milliseconds since the epoch in a
+// BIGINT, the one representation both databases compare and index alike.
+import type { Insertable, Selectable } from 'kysely';
+
+export type TokenPurpose = 'confirm' | 'reset' | 'email_change';
+export type OutboxStatus = 'pending' | 'sent' | 'failed';
+
+export interface UsersTable {
+  id: string;
+  /** As first typed (trimmed): used for display and sending. */
+  email: string;
+  /** The canonical form: every lookup and the unique index use it. */
+  email_canonical: string;
+  name: string | null;
+  password_hash: string;
+  confirmed_at: number | null;
+  created_at: number;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the bearer token; the token itself is never stored. */
+  token_hash: string;
+  user_id: string;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number;
+}
+
+export interface TokensTable {
+  token_hash: string;
+  user_id: string;
+  purpose: TokenPurpose;
+  /** The address an email-change token moves the account to. */
+  new_email: string | null;
+  created_at: number;
+  expires_at: number;
+  /** Set when redeemed or voided; a token with it set is dead. */
+  spent_at: number | null;
+}
+
+export interface OutboxTable {
+  id: string;
+  kind: string;
+  recipient: string;
+  /** Template values as JSON, link included; erased (null) once sent. */
+  params: string | null;
+  message_id: string;
+  status: OutboxStatus;
+  attempts: number;
+  next_attempt_at: number;
+  locked_until: number | null;
+  last_error: string | null;
+  /** When the message's link expires: past it, sending is pointless. */
+  expires_at: number | null;
+  created_at: number;
+  sent_at: number | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  tokens: TokensTable;
+  outbox: OutboxTable;
+}
+
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type Token = Selectable<TokensTable>;
+export type Session = Selectable<SessionsTable>;
+export type OutboxRow = Selectable<OutboxTable>;
+export type NewOutboxRow = Insertable<OutboxTable>;

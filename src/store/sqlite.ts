@@ -1,0 +1,44 @@
+// Kysely's SqliteDialect over the built-in node:sqlite, through the small
+// structural interface Kysely asks for (the subset of better-sqlite3 it uses).
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { SqliteDatabase, SqliteStatement } from 'kysely';
+
+const statementCacheSize = 256;
+
+export function openSqlite(path: string): SqliteDatabase {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new DatabaseSync(path, { timeout: 5000 });
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+
+  // Preparing is a large share of a small query's cost; the SQL Kysely
+  // generates comes from a small, fixed set of shapes.
+  const cache = new Map<string, StatementSync>();
+  const prepare = (sql: string): StatementSync => {
+    let statement = cache.get(sql);
+    if (statement === undefined) {
+      // A deferred BEGIN that later writes can fail at once with SQLITE_BUSY
+      // when another process (a separate worker) writes too; IMMEDIATE waits
+      // for the busy timeout instead.
+      statement = db.prepare(sql === 'begin' ? 'begin immediate' : sql);
+      if (cache.size >= statementCacheSize) cache.delete(cache.keys().next().value!);
+      cache.set(sql, statement);
+    }
+    return statement;
+  };
+
+  return {
+    close: () => db.close(),
+    prepare(sql: string): SqliteStatement {
+      const statement = prepare(sql);
+      const args = (parameters: ReadonlyArray<unknown>) => parameters as Parameters<StatementSync['all']>;
+      return {
+        reader: statement.columns().length > 0,
+        all: (parameters) => statement.all(...args(parameters)),
+        run: (parameters) => statement.run(...args(parameters)),
+        iterate: (parameters) => statement.iterate(...args(parameters)),
+      };
+    },
+  };
+}

@@ -1,0 +1,71 @@
+// The databases a suite runs on: a fresh SQLite file always, and a fresh
+// PostgreSQL database when the server is reachable. With CI=true PostgreSQL is
+// mandatory: an unreachable server fails the run instead of skipping.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+export const postgresAdminUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export type DatabaseKind = 'sqlite' | 'postgres';
+
+export type TestDatabase = {
+  kind: DatabaseKind;
+  url: string;
+  drop(): Promise<void>;
+};
+
+let postgresReachable: Promise<string | undefined> | undefined;
+
+/** undefined when reachable, else the reason it is not. */
+export function postgresUnavailable(): Promise<string | undefined> {
+  postgresReachable ??= (async () => {
+    const client = new pg.Client({ connectionString: postgresAdminUrl, connectionTimeoutMillis: 3000 });
+    try {
+      await client.connect();
+      await client.query('select 1');
+      return undefined;
+    } catch (error) {
+      return `PostgreSQL at ${postgresAdminUrl} is not reachable (${(error as Error).message})`;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  })();
+  return postgresReachable;
+}
+
+/**
+ * `skip` for node:test: false when PostgreSQL can be used, else the printed
+ * reason. Throws when CI=true, where PostgreSQL tests are mandatory.
+ */
+export async function skipUnlessPostgres(): Promise<false | string> {
+  const reason = await postgresUnavailable();
+  if (reason === undefined) return false;
+  if (process.env.CI === 'true') throw new Error(`CI=true requires PostgreSQL: ${reason}`);
+  return `skipped: ${reason}`;
+}
+
+export async function createDatabase(kind: DatabaseKind): Promise<TestDatabase> {
+  if (kind === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-test-'));
+    return { kind, url: `sqlite:${join(dir, 'latchkey.db')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const name = `latchkey_test_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new pg.Client({ connectionString: postgresAdminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(postgresAdminUrl);
+  url.pathname = `/${name}`;
+  return {
+    kind,
+    url: url.href,
+    async drop() {
+      const client = new pg.Client({ connectionString: postgresAdminUrl });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
