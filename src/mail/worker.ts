@@ -18,6 +18,8 @@ export type WorkerOptions = {
   pollMs?: number;
   /** A message without a link expiry is given up after this long. */
   maxAgeMs?: number;
+  /** The first retry's delay; each later one doubles it. */
+  retryBaseMs?: number;
   log?: (event: Record<string, unknown>, message: string) => void;
 };
 
@@ -43,6 +45,7 @@ export class OutboxWorker {
       leaseMs: 60_000,
       pollMs: 1_000,
       maxAgeMs: 3 * 86_400_000,
+      retryBaseMs: 5_000,
       log: () => {},
       ...options,
     };
@@ -130,16 +133,16 @@ export class OutboxWorker {
         this.#options.log({ outboxId: row.id, kind: row.kind, err: summary }, 'mail failed permanently');
         return 'failed';
       }
-      await this.#store.markOutboxRetry(row.id, now + backoff(row.attempts), summary);
+      await this.#store.markOutboxRetry(row.id, now + backoff(row.attempts, this.#options.retryBaseMs), summary);
       this.#options.log({ outboxId: row.id, kind: row.kind, err: summary, attempt: row.attempts + 1 }, 'mail delivery will be retried');
       return 'retry';
     }
   }
 }
 
-/** 5 s, 10 s, 20 s … capped at 30 min, each ±50% so retries after an outage spread out. */
-export function backoff(attempts: number): number {
-  const base = Math.min(5_000 * 2 ** attempts, 30 * 60_000);
+/** base, 2×base, 4×base … capped at 30 min, each ±50% so retries after an outage spread out. */
+export function backoff(attempts: number, baseMs: number): number {
+  const base = Math.min(baseMs * 2 ** attempts, 30 * 60_000);
   return Math.round(base * (0.5 + Math.random()));
 }
 
