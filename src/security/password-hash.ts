@@ -11,6 +11,8 @@ export type Argon2Params = { memory: number; passes: number; parallelism: number
 // OWASP's first recommendation: 19 MiB, 2 passes, 1 lane.
 export const currentParams: Argon2Params = { memory: 19456, passes: 2, parallelism: 1 };
 const saltLength = 16;
+// 1 GiB: far above any sensible setting, low enough that a bad row cannot exhaust memory.
+const maxMemoryKiB = 1024 * 1024;
 const tagLength = 32;
 
 export async function hashPassword(password: string, params: Argon2Params = currentParams): Promise<string> {
@@ -51,9 +53,14 @@ function parsePhc(stored: string): { params: Argon2Params; salt: Buffer; tag: Bu
   const match = phc.exec(stored);
   if (match === null) return undefined;
   const [, m, t, p, salt, tag] = match;
-  return {
+  const parsed = {
     params: { memory: Number(m), passes: Number(t), parallelism: Number(p) },
     salt: Buffer.from(salt!, 'base64'),
     tag: Buffer.from(tag!, 'base64'),
   };
+  // A corrupt or tampered row must fail verification, not throw or make us allocate gigabytes.
+  const { memory, passes, parallelism } = parsed.params;
+  const sane = parallelism >= 1 && parallelism <= 16 && passes >= 1 && passes <= 32
+    && memory >= 8 * parallelism && memory <= maxMemoryKiB && parsed.salt.length >= 8 && parsed.tag.length >= 4;
+  return sane ? parsed : undefined;
 }

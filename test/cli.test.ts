@@ -1,0 +1,431 @@
+// The `latchkey` command as an operator runs it: a child process with an
+// explicit environment (nothing inherited but PATH), in a temporary working
+// directory so no stray .env or data/ is read.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { DatabaseSync } from 'node:sqlite';
+import { createDatabase, skipUnlessPostgres } from './support/databases.ts';
+import { request } from './support/latchkey.ts';
+import { SmtpSink, tokenFromLink } from './support/smtp-sink.ts';
+
+const cliPath = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const nodeArgs = ['--disable-warning=ExperimentalWarning', cliPath];
+const password = 'correct horse battery staple';
+
+type Env = Record<string, string>;
+type Exit = { code: number | null; signal: NodeJS.Signals | null };
+type Finished = Exit & { stdout: string; stderr: string };
+
+function childEnv(env: Env): Env {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env };
+}
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'latchkey-cli-'));
+}
+
+/** A running child with its output collected as it arrives. */
+class Child {
+  readonly process: ChildProcess;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<Exit>;
+
+  constructor(args: string[], env: Env, cwd: string) {
+    this.process = spawn(process.execPath, [...nodeArgs, ...args], { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.process.stdout!.setEncoding('utf8').on('data', (chunk: string) => { this.stdout += chunk; });
+    this.process.stderr!.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk; });
+    this.exited = new Promise((resolve) => {
+      this.process.on('close', (code, signal) => resolve({ code, signal }));
+    });
+  }
+
+  get running(): boolean {
+    return this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  /** SIGTERM, then waits for the exit (SIGKILL after 10 s). */
+  async stop(): Promise<Exit> {
+    if (this.running) this.process.kill('SIGTERM');
+    const timer = setTimeout(() => { if (this.running) this.process.kill('SIGKILL'); }, 10_000);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  output(): string {
+    return `--- stdout\n${this.stdout}\n--- stderr\n${this.stderr}`;
+  }
+}
+
+/** Runs the CLI to completion (killed after timeoutMs). */
+async function run(args: string[], env: Env, cwd: string, timeoutMs = 20_000): Promise<Finished> {
+  const child = new Child(args, env, cwd);
+  const timer = setTimeout(() => child.process.kill('SIGKILL'), timeoutMs);
+  try {
+    const exit = await child.exited;
+    return { ...exit, stdout: child.stdout, stderr: child.stderr };
+  } finally {
+    clearTimeout(timer);
+    await child.stop();
+  }
+}
+
+/** Ports that were free a moment ago, all distinct. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  })));
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls until `check` returns a value; fails early if the child exits. */
+async function eventually<T>(child: Child, what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!child.running) throw new Error(`the child exited while waiting for ${what}\n${child.output()}`);
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${child.output()}`);
+    await sleep(100);
+  }
+}
+
+/** Waits until GET /api/health answers 200. */
+function waitForHealth(child: Child, base: string): Promise<true> {
+  return eventually(child, `GET ${base}/api/health`, async () => {
+    try {
+      const response = await fetch(`${base}/api/health`);
+      await response.arrayBuffer();
+      return response.status === 200 ? true : undefined;
+    } catch {
+      return undefined;
+    }
+  });
+}
+
+describe('latchkey serve refuses bad configuration with one line naming the variable', () => {
+  const cases: Array<[string, Env, string]> = [
+    ['DATABASE_URL with an unknown scheme', { DATABASE_URL: 'mysql://localhost/latchkey' }, 'DATABASE_URL'],
+    ['MAIL_PORT=abc', { MAIL_SERVER: '127.0.0.1', MAIL_PORT: 'abc' }, 'MAIL_PORT'],
+    ['BASE_URL that is not a URL', { BASE_URL: 'not a url' }, 'BASE_URL'],
+    ['MAIL_USE_TLS and MAIL_USE_SSL both on', { MAIL_SERVER: '127.0.0.1', MAIL_USE_TLS: 'true', MAIL_USE_SSL: 'true' }, 'MAIL_USE_TLS'],
+    ['PORT=70000', { PORT: '70000' }, 'PORT'],
+  ];
+
+  for (const [label, env, variable] of cases) {
+    test(`serve with ${label} exits non-zero with exactly one stderr line naming ${variable}`, { timeout: 30_000 }, async () => {
+      const cwd = tempDir();
+      try {
+        const result = await run(['serve'], { DATABASE_URL: `sqlite:${join(cwd, 'db.sqlite')}`, ...env }, cwd);
+        assert.notEqual(result.code, 0, 'exit code');
+        assert.equal(result.signal, null, 'it exits by itself rather than hanging');
+        assert.ok(result.stderr.endsWith('\n'), `stderr ends its line: ${JSON.stringify(result.stderr)}`);
+        const lines = result.stderr.trimEnd().split('\n');
+        assert.equal(lines.length, 1, `exactly one line on stderr: ${JSON.stringify(result.stderr)}`);
+        assert.match(lines[0]!, new RegExp(`\\b${variable}\\b`));
+        assert.equal(result.stdout, '', 'nothing else is printed');
+      } finally {
+        rmSync(cwd, { recursive: true, force: true });
+      }
+    });
+  }
+
+  test('serve with a bad DATABASE_URL mysql://user:s3cret@h/db does not print the password', { timeout: 30_000 }, async () => {
+    const cwd = tempDir();
+    try {
+      const result = await run(['serve'], { DATABASE_URL: 'mysql://user:s3cret@h/db' }, cwd);
+      assert.notEqual(result.code, 0);
+      assert.match(result.stderr, /DATABASE_URL/);
+      assert.ok(!`${result.stdout}${result.stderr}`.includes('s3cret'), result.stderr);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test('a bad value in the working directory .env file stops serve and is named', { timeout: 30_000 }, async () => {
+    const cwd = tempDir();
+    try {
+      writeFileSync(join(cwd, '.env'), 'MAIL_SERVER=127.0.0.1\nMAIL_PORT=abc\n');
+      const result = await run(['serve'], { DATABASE_URL: `sqlite:${join(cwd, 'db.sqlite')}` }, cwd);
+      assert.notEqual(result.code, 0);
+      assert.equal(result.stderr.trimEnd().split('\n').length, 1, result.stderr);
+      assert.match(result.stderr, /\bMAIL_PORT\b/);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('latchkey migrate', () => {
+  test('migrate on a fresh SQLite file applies the migration, and a second run says it is up to date', { timeout: 60_000 }, async () => {
+    const cwd = tempDir();
+    const file = join(cwd, 'nested', 'latchkey.db');
+    try {
+      const env = { DATABASE_URL: `sqlite:${file}`, LOG_LEVEL: 'silent' };
+      const first = await run(['migrate'], env, cwd);
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stdout, /applied: .*0001-initial/);
+
+      const db = new DatabaseSync(file);
+      try {
+        const tables = db.prepare("select name from sqlite_master where type = 'table'").all().map((r) => r.name);
+        assert.ok(tables.includes('users'), `tables: ${tables.join(', ')}`);
+      } finally {
+        db.close();
+      }
+
+      const second = await run(['migrate'], env, cwd);
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stdout, /up to date/);
+      assert.doesNotMatch(second.stdout, /applied:/);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test('migrate reads DATABASE_URL from a .env file in the working directory', { timeout: 30_000 }, async () => {
+    const cwd = tempDir();
+    try {
+      writeFileSync(join(cwd, '.env'), `DATABASE_URL=sqlite:${join(cwd, 'from-dotenv.db')}\n`);
+      const result = await run(['migrate'], { LOG_LEVEL: 'silent' }, cwd);
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(existsSync(join(cwd, 'from-dotenv.db')));
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test('an environment variable wins over the same variable in .env', { timeout: 30_000 }, async () => {
+    const cwd = tempDir();
+    try {
+      writeFileSync(join(cwd, '.env'), `DATABASE_URL=sqlite:${join(cwd, 'from-dotenv.db')}\n`);
+      const result = await run(['migrate'], { LOG_LEVEL: 'silent', DATABASE_URL: `sqlite:${join(cwd, 'from-env.db')}` }, cwd);
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(existsSync(join(cwd, 'from-env.db')), 'the environment database is migrated');
+      assert.ok(!existsSync(join(cwd, 'from-dotenv.db')), 'the .env database is not touched');
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('latchkey mail test', () => {
+  test('mail test --to delivers a multipart text+HTML message through MAIL_SERVER and prints the SMTP answer', { timeout: 30_000 }, async () => {
+    const cwd = tempDir();
+    const sink = await new SmtpSink().start();
+    try {
+      const result = await run(['mail', 'test', '--to', 'someone@example.com'], {
+        MAIL_SERVER: '127.0.0.1',
+        MAIL_PORT: String(sink.port),
+        DATABASE_URL: `sqlite:${join(cwd, 'db.sqlite')}`,
+        LOG_LEVEL: 'silent',
+      }, cwd);
+      assert.equal(result.code, 0, result.stderr);
+
+      assert.equal(sink.received.length, 1, 'exactly one message reached the SMTP server');
+      const mail = sink.received[0]!;
+      assert.deepEqual(mail.rcptTo, ['someone@example.com']);
+      const contentType = mail.parsed.headers.get('content-type') as { value: string };
+      assert.equal(contentType.value, 'multipart/alternative');
+      assert.match(mail.text, /\S/, 'a text part');
+      assert.match(mail.html, /<p>/, 'an HTML part');
+      assert.match(mail.subject, /^Latchkey/, 'Subject prefixed by APP_NAME');
+
+      // smtp-server answers a queued message with "250 OK: message queued".
+      assert.match(result.stdout, /^sent: 250 .*queued/m);
+    } finally {
+      await sink.stop();
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test('mail test without --to exits non-zero and sends nothing', { timeout: 30_000 }, async () => {
+    const cwd = tempDir();
+    const sink = await new SmtpSink().start();
+    try {
+      const result = await run(['mail', 'test'], {
+        MAIL_SERVER: '127.0.0.1',
+        MAIL_PORT: String(sink.port),
+        DATABASE_URL: `sqlite:${join(cwd, 'db.sqlite')}`,
+        LOG_LEVEL: 'silent',
+      }, cwd);
+      assert.notEqual(result.code, 0);
+      assert.match(result.stderr, /--to/);
+      assert.equal(sink.received.length, 0);
+    } finally {
+      await sink.stop();
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test('mail test --to with an invalid address exits non-zero and sends nothing', { timeout: 30_000 }, async () => {
+    const cwd = tempDir();
+    const sink = await new SmtpSink().start();
+    try {
+      const result = await run(['mail', 'test', '--to', 'not-an-address'], {
+        MAIL_SERVER: '127.0.0.1',
+        MAIL_PORT: String(sink.port),
+        DATABASE_URL: `sqlite:${join(cwd, 'db.sqlite')}`,
+        LOG_LEVEL: 'silent',
+      }, cwd);
+      assert.notEqual(result.code, 0);
+      assert.equal(sink.received.length, 0);
+    } finally {
+      await sink.stop();
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('latchkey serve without MAIL_SERVER: the dev mailbox', () => {
+  let cwd: string;
+  let child: Child | undefined;
+  let base: string;
+
+  before(async () => {
+    cwd = tempDir();
+    const [port] = await freePorts(1);
+    base = `http://127.0.0.1:${port}`;
+    child = new Child(['serve'], { PORT: String(port), BASE_URL: base, DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}` }, cwd);
+    await waitForHealth(child, base);
+  });
+
+  after(async () => {
+    await child?.stop();
+    rmSync(cwd, { recursive: true, force: true });
+  });
+
+  async function mailboxMessages(): Promise<Array<{ to: string; subject: string; text: string; html: string }>> {
+    const response = await request(base, 'GET', '/dev/mailbox');
+    assert.equal(response.status, 200, response.text);
+    assert.ok(Array.isArray(response.json?.messages), response.text);
+    return response.json.messages;
+  }
+
+  test('a registration confirmation shows up in /dev/mailbox and on the console, and its link confirms the account', { timeout: 60_000 }, async () => {
+    const email = 'dev.user@example.com';
+    const registered = await request(base, 'POST', '/api/users', { body: { email, password } });
+    assert.equal(registered.status, 202, registered.text);
+
+    const message = await eventually(child!, 'the confirmation in /dev/mailbox', async () => (await mailboxMessages()).find((m) => m.to.includes(email)));
+    const link = message.text.match(/https?:\/\/\S+/)?.[0];
+    assert.ok(link !== undefined, message.text);
+    assert.ok(link.startsWith(`${base}/confirm?token=`), `link built from BASE_URL: ${link}`);
+
+    await eventually(child!, 'the link on the console', () => (child!.stdout.includes(link) ? true : undefined), 10_000);
+
+    const confirmed = await request(base, 'POST', '/api/confirm', { body: { token: tokenFromLink(link) } });
+    assert.equal(confirmed.status, 200, confirmed.text);
+    assert.equal(confirmed.json.user.email, email);
+    assert.equal(confirmed.json.user.confirmed, true);
+
+    // The account really is confirmed: the right password now logs in.
+    const login = await request(base, 'POST', '/api/sessions', { body: { email, password } });
+    assert.equal(login.status, 201, login.text);
+    assert.equal(login.json.user.confirmed, true);
+  });
+
+  test('/dev/mailbox lists the newest message first', { timeout: 60_000 }, async () => {
+    for (const email of ['first.in.line@example.com', 'second.in.line@example.com']) {
+      const registered = await request(base, 'POST', '/api/users', { body: { email, password } });
+      assert.equal(registered.status, 202, registered.text);
+      await eventually(child!, `mail to ${email}`, async () => ((await mailboxMessages()).some((m) => m.to.includes(email)) ? true : undefined));
+    }
+    const messages = await mailboxMessages();
+    const first = messages.findIndex((m) => m.to.includes('first.in.line@example.com'));
+    const second = messages.findIndex((m) => m.to.includes('second.in.line@example.com'));
+    assert.ok(second < first, `newest first: second at ${second}, first at ${first}`);
+  });
+});
+
+describe('latchkey serve with MAIL_SERVER', () => {
+  test('/dev/mailbox is 404 when MAIL_SERVER is set', { timeout: 60_000 }, async () => {
+    const cwd = tempDir();
+    const sink = await new SmtpSink().start();
+    const [port] = await freePorts(1);
+    const base = `http://127.0.0.1:${port}`;
+    const child = new Child(['serve'], {
+      PORT: String(port),
+      BASE_URL: base,
+      DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}`,
+      MAIL_SERVER: '127.0.0.1',
+      MAIL_PORT: String(sink.port),
+    }, cwd);
+    try {
+      await waitForHealth(child, base);
+      const response = await request(base, 'GET', '/dev/mailbox');
+      assert.equal(response.status, 404, response.text);
+      assert.equal(response.json?.code, 'not_found');
+    } finally {
+      await child.stop();
+      await sink.stop();
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test('serve exits 0 on SIGTERM', { timeout: 60_000 }, async () => {
+    const cwd = tempDir();
+    const sink = await new SmtpSink().start();
+    const [port] = await freePorts(1);
+    const base = `http://127.0.0.1:${port}`;
+    const child = new Child(['serve'], {
+      PORT: String(port),
+      BASE_URL: base,
+      DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}`,
+      MAIL_SERVER: '127.0.0.1',
+      MAIL_PORT: String(sink.port),
+    }, cwd);
+    try {
+      await waitForHealth(child, base);
+      const exit = await child.stop();
+      assert.deepEqual(exit, { code: 0, signal: null }, child.output());
+    } finally {
+      await child.stop();
+      await sink.stop();
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('latchkey serve on PostgreSQL', async () => {
+  const skip = await skipUnlessPostgres();
+
+  test('two serve processes started at the same moment on one fresh database both come up and answer /api/health', { skip, timeout: 90_000 }, async () => {
+    const database = await createDatabase('postgres');
+    const cwd = tempDir();
+    const ports = await freePorts(2);
+    const children = ports.map((port) => new Child(['serve'], {
+      PORT: String(port),
+      BASE_URL: `http://127.0.0.1:${port}`,
+      DATABASE_URL: database.url,
+    }, cwd));
+    try {
+      await Promise.all(children.map((child, i) => waitForHealth(child, `http://127.0.0.1:${ports[i]}`)));
+      for (const [i, port] of ports.entries()) {
+        const health = await request(`http://127.0.0.1:${port}`, 'GET', '/api/health');
+        assert.equal(health.status, 200, `serve #${i + 1}: ${health.text}`);
+        assert.deepEqual(health.json, { status: 'ok' });
+      }
+    } finally {
+      await Promise.all(children.map((child) => child.stop()));
+      rmSync(cwd, { recursive: true, force: true });
+      await database.drop();
+    }
+  });
+});
