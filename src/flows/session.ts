@@ -5,9 +5,12 @@ import type { FlowDeps } from './deps.ts';
 
 export type Authenticated = { user: User; sessionHash: string };
 
-// Recording every use would turn each read into a write; a minute's
-// precision is plenty for an idle timeout counted in days.
-const touchEveryMs = 60_000;
+// Recording every use would turn each read into a write, so a use is
+// recorded only once a tenth of the idle window (at most a minute) has passed:
+// a session can end at most that much early.
+function touchEveryMs(idleTtlSeconds: number): number {
+  return Math.min(60_000, idleTtlSeconds * 100);
+}
 
 /** The user behind a bearer token, or 401: unknown, logged out, idle too long or past its lifetime. */
 export async function authenticate(deps: FlowDeps, token: string | undefined): Promise<Authenticated> {
@@ -20,7 +23,7 @@ export async function authenticate(deps: FlowDeps, token: string | undefined): P
   }
   const user = await deps.store.findUserById(session.user_id);
   if (user === undefined) throw new AppError('unauthenticated');
-  if (now - session.last_used_at >= touchEveryMs) await deps.store.touchSession(sessionHash, now);
+  if (now - session.last_used_at >= touchEveryMs(deps.config.sessionIdleTtl)) await deps.store.touchSession(sessionHash, now);
   return { user, sessionHash };
 }
 

@@ -15,7 +15,8 @@ export async function registerApiGuard(app: FastifyInstance, config: Config): Pr
   });
 
   app.addHook('onRequest', async function guardApi(request, reply) {
-    if (!request.url.startsWith('/api/') || request.method === 'OPTIONS') return;
+    // An unknown route is a 404 whatever its headers; the guard is for the JSON endpoints.
+    if (!request.url.startsWith('/api/') || request.method === 'OPTIONS' || request.is404) return;
     const origin = request.headers.origin;
     if (origin !== undefined && !config.allowedOrigins.includes(origin)) return sendProblem(reply, 'cross_site');
     if (takesBody(request) && mediaType(request) !== 'application/json') return sendProblem(reply, 'unsupported_media_type');

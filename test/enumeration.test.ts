@@ -1,0 +1,84 @@
+// API.md: nothing in an answer tells whether an address has an account.
+// Every endpoint that takes an address answers known and unknown ones with
+// the same status, the same headers (Date aside) and byte-identical bodies.
+// Equal timing is measured by `npm run bench` (bench/timing-equality.ts), not asserted here.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createAccount, logIn, strongPassword, uniqueEmail, type Account } from './support/accounts.ts';
+import { assertProblem, headersButDate } from './support/assertions.ts';
+import { skipUnlessPostgres } from './support/databases.ts';
+import { startServer, type TestResponse, type TestServer } from './support/latchkey.ts';
+
+const postgresSkip = await skipUnlessPostgres();
+
+function assertIndistinguishable(responses: Record<string, TestResponse>): void {
+  const [[firstName, first], ...rest] = Object.entries(responses) as [[string, TestResponse], ...[string, TestResponse][]];
+  for (const [name, response] of rest) {
+    assert.equal(response.status, first.status, `${name} vs ${firstName}: status`);
+    assert.equal(response.text, first.text, `${name} vs ${firstName}: body`);
+    assert.deepEqual(headersButDate(response), headersButDate(first), `${name} vs ${firstName}: headers`);
+  }
+}
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  describe(`account enumeration on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+    let server: TestServer;
+    let confirmed: Account;
+    let pending: Account;
+
+    before(async () => {
+      server = await startServer(kind);
+      confirmed = await createAccount(server);
+      pending = await createAccount(server, { confirmed: false });
+    });
+
+    after(() => server?.stop());
+
+    const post = (path: string, body: unknown, token?: string) => server.request('POST', path, token === undefined ? { body } : { body, token });
+
+    test('POST /api/users answers a confirmed, an unconfirmed and a new address alike', async () => {
+      assertIndistinguishable({
+        confirmed: await post('/api/users', { email: confirmed.email, password: strongPassword() }),
+        unconfirmed: await post('/api/users', { email: pending.email, password: strongPassword() }),
+        new: await post('/api/users', { email: uniqueEmail('fresh'), password: strongPassword() }),
+        'new, other case': await post('/api/users', { email: uniqueEmail('Fresh').toUpperCase(), password: strongPassword() }),
+      });
+    });
+
+    test('POST /api/resend-confirm answers a confirmed, an unconfirmed and an unknown address alike', async () => {
+      assertIndistinguishable({
+        confirmed: await post('/api/resend-confirm', { email: confirmed.email }),
+        unconfirmed: await post('/api/resend-confirm', { email: pending.email }),
+        unknown: await post('/api/resend-confirm', { email: uniqueEmail('nobody') }),
+      });
+    });
+
+    test('POST /api/reset-password-request answers a confirmed, an unconfirmed and an unknown address alike', async () => {
+      assertIndistinguishable({
+        confirmed: await post('/api/reset-password-request', { email: confirmed.email }),
+        unconfirmed: await post('/api/reset-password-request', { email: pending.email }),
+        unknown: await post('/api/reset-password-request', { email: uniqueEmail('nobody') }),
+      });
+    });
+
+    test('POST /api/sessions answers an unknown address and a wrong password alike', async () => {
+      const responses = {
+        'wrong password': await post('/api/sessions', { email: confirmed.email, password: strongPassword() }),
+        'unknown address': await post('/api/sessions', { email: uniqueEmail('nobody'), password: strongPassword() }),
+        'unconfirmed, wrong password': await post('/api/sessions', { email: pending.email, password: strongPassword() }),
+      };
+      assertProblem(responses['wrong password'], 401, 'invalid_credentials');
+      assertIndistinguishable(responses);
+    });
+
+    test('POST /api/update-email answers a free and a taken new address alike', async () => {
+      const mover = await createAccount(server);
+      const session = await logIn(server, mover.email, mover.password);
+      assertIndistinguishable({
+        free: await post('/api/update-email', { new_email: uniqueEmail('free'), password: mover.password }, session),
+        'taken by a confirmed account': await post('/api/update-email', { new_email: confirmed.email, password: mover.password }, session),
+        'taken by an unconfirmed account': await post('/api/update-email', { new_email: pending.email, password: mover.password }, session),
+      });
+    });
+  });
+}
