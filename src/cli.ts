@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, loadConfig, loadEnvFile, type Config } from './config.ts';
 import { createMail, serve } from './main.ts';
+import { createMetrics } from './metrics.ts';
 import { parseEmail } from './security/email-address.ts';
 import { openStore } from './store/store.ts';
 
@@ -15,12 +16,28 @@ Commands:
   migrate                apply pending database migrations and exit
   worker                 deliver mail from the outbox only (beside a serve on the same database)
   mail test --to ADDRESS send one message through the configured mail server and print its answer
+  outbox list [--status pending|sent|failed] [--limit N]
+                         list outbox messages, oldest first (metadata only, never the links)
+  outbox retry ID… | --all-failed
+                         put failed messages back in the queue, due now
+  outbox stats           pending, due and failed counts and the age of the oldest due message
 
 Configuration comes from the environment or a .env file in the working directory.`;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { to: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  const command = positionals.join(' ');
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      to: { type: 'string' },
+      status: { type: 'string' },
+      limit: { type: 'string' },
+      'all-failed': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [group = '', verb] = positionals;
+  const command = group === 'mail' || group === 'outbox' ? `${group} ${verb ?? ''}`.trim() : positionals.join(' ');
   if (values.help === true || command === '' || command === 'help') {
     process.stdout.write(`${usage}\n`);
     return command === '' && values.help !== true ? 2 : 0;
@@ -48,8 +65,8 @@ async function main(argv: string[]): Promise<number> {
     case 'worker': {
       const store = openStore(config.database);
       await store.migrate();
-      const mail = createMail(config, store, (event, message) => log.info(event, message));
-      mail.worker.start();
+      const mail = createMail(config, store, createMetrics(), (event, message) => log.info(event, message));
+      await mail.worker.start();
       log.info('outbox worker started');
       await untilSignal();
       await mail.worker.stop();
@@ -59,6 +76,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'mail test':
       return mailTest(config, values.to);
+    case 'outbox list':
+    case 'outbox retry':
+    case 'outbox stats':
+      return outboxCommand(config, verb!, positionals.slice(2), values);
     default:
       process.stderr.write(`latchkey: unknown command "${command}"\n\n${usage}\n`);
       return 2;
@@ -72,7 +93,7 @@ async function mailTest(config: Config, to: string | undefined): Promise<number>
     return 2;
   }
   const store = openStore(config.database);
-  const mail = createMail(config, store);
+  const mail = createMail(config, store, createMetrics());
   try {
     const answer = await mail.transport.send({
       from: config.mailSender,
@@ -91,6 +112,46 @@ async function mailTest(config: Config, to: string | undefined): Promise<number>
     return 1;
   } finally {
     mail.transport.close();
+    await store.close();
+  }
+}
+
+async function outboxCommand(config: Config, verb: string, ids: string[], options: { status?: string; limit?: string; 'all-failed'?: boolean }): Promise<number> {
+  const store = openStore(config.database);
+  try {
+    await store.migrate();
+    if (verb === 'stats') {
+      const stats = await store.outboxStats(Date.now());
+      process.stdout.write(`pending ${stats.pending}\ndue ${stats.due}\nfailed ${stats.failed}\noldest due ${stats.oldestDueSeconds} s\n`);
+      return 0;
+    }
+    if (verb === 'retry') {
+      if ((ids.length === 0) === (options['all-failed'] !== true)) {
+        process.stderr.write('latchkey: outbox retry needs message ids or --all-failed\n');
+        return 2;
+      }
+      const count = await store.retryFailedOutbox(Date.now(), options['all-failed'] === true ? undefined : ids);
+      process.stdout.write(`${count} message${count === 1 ? '' : 's'} queued again; a running worker sends them now\n`);
+      return count === 0 && ids.length > 0 ? 1 : 0;
+    }
+    const status = options.status;
+    if (status !== undefined && status !== 'pending' && status !== 'sent' && status !== 'failed') {
+      process.stderr.write('latchkey: --status must be pending, sent or failed\n');
+      return 2;
+    }
+    const limit = options.limit === undefined ? 100 : Number(options.limit);
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      process.stderr.write('latchkey: --limit must be a positive whole number\n');
+      return 2;
+    }
+    const rows = await store.listOutbox({ status, limit });
+    process.stdout.write('id\tkind\trecipient\tstatus\tattempts\tcreated\tnext attempt\tlast error\n');
+    for (const row of rows) {
+      const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+      process.stdout.write(`${[row.id, row.kind, row.recipient, row.status, row.attempts, when(row.created_at), row.status === 'pending' ? when(row.next_attempt_at) : '-', row.last_error ?? '-'].join('\t')}\n`);
+    }
+    return 0;
+  } finally {
     await store.close();
   }
 }

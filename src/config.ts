@@ -1,7 +1,7 @@
 // The one reader of process.env. Every variable of API.md's configuration
 // section, typed and checked once at start-up; a bad value is a ConfigError
 // whose message is the single line start-up prints.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 
 export type DatabaseConfig =
@@ -15,6 +15,8 @@ export type SmtpConfig = {
   implicitTls: boolean;
   username: string | undefined;
   password: string | undefined;
+  /** PEM certificates to trust besides the system's, for a relay with a private CA. */
+  ca: string | undefined;
 };
 
 export type Config = {
@@ -34,9 +36,17 @@ export type Config = {
   sessionIdleTtl: number;
   passwordMinLength: number;
   redisUrl: string | undefined;
+  /** Prefix of every key Latchkey writes to Redis, so instances of one deployment share counters and others do not. */
+  redisKeyPrefix: string;
   trustProxy: boolean | number | string[];
   logLevel: LogLevel;
   rateLimits: RateLimitConfig;
+  /** A directory whose pages/ and mail/ files replace the built-in templates of the same name. */
+  templatesDir: string | undefined;
+  /** An absolute image URL shown at the top of every page and email. */
+  logoUrl: string | undefined;
+  /** #rrggbb (or #rgb) of buttons and links in pages and emails. */
+  brandColor: string;
 };
 
 export type RateLimitConfig = {
@@ -86,6 +96,7 @@ export function loadConfig(env: Env = process.env): Config {
     implicitTls,
     username: read('MAIL_USERNAME'),
     password: env.MAIL_PASSWORD === '' ? undefined : env.MAIL_PASSWORD,
+    ca: readCaFile(read('MAIL_CA_FILE')),
   };
 
   const rateLimits = read('RATE_LIMITS') ?? 'on';
@@ -106,8 +117,12 @@ export function loadConfig(env: Env = process.env): Config {
     sessionIdleTtl: integer(read, 'SESSION_IDLE_TTL', 7 * 86400, 1),
     passwordMinLength: integer(read, 'PASSWORD_MIN_LENGTH', 8, 1, 128),
     redisUrl: parseRedisUrl(read('REDIS_URL')),
+    redisKeyPrefix: read('REDIS_KEY_PREFIX') ?? 'latchkey:',
     trustProxy: parseTrustProxy(read('TRUST_PROXY')),
     logLevel: oneOf(read, 'LOG_LEVEL', logLevels, 'info'),
+    templatesDir: parseTemplatesDir(read('TEMPLATES_DIR')),
+    logoUrl: parseLogoUrl(read('LOGO_URL')),
+    brandColor: parseBrandColor(read('BRAND_COLOR')),
     rateLimits: {
       enabled: rateLimits === 'on',
       mailPerAddress: integer(read, 'RATE_LIMIT_MAIL_PER_ADDRESS', 3, 1),
@@ -210,4 +225,34 @@ function parseTrustProxy(raw: string | undefined): boolean | number | string[] {
     throw new ConfigError('TRUST_PROXY', 'true, a hop count, or a comma-separated list of proxy addresses or CIDR ranges');
   }
   return entries;
+}
+
+function readCaFile(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    const pem = readFileSync(path, 'utf8');
+    if (pem.includes('-----BEGIN CERTIFICATE-----')) return pem;
+  } catch { /* reported below */ }
+  throw new ConfigError('MAIL_CA_FILE', 'the path of a readable PEM file of CA certificates');
+}
+
+function parseTemplatesDir(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  if (!existsSync(path) || !statSync(path).isDirectory()) throw new ConfigError('TEMPLATES_DIR', 'an existing directory (holding pages/ and mail/ overrides)');
+  return path;
+}
+
+function parseLogoUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  // Absolute, because mail clients cannot resolve a path; http(s) only, so no javascript: or data: reaches an <img>.
+  const url = URL.parse(raw);
+  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new ConfigError('LOGO_URL', 'an absolute http(s) URL of an image');
+  return url.href;
+}
+
+function parseBrandColor(raw: string | undefined): string {
+  if (raw === undefined) return '#2563eb';
+  // Written into CSS and style attributes: a strict shape leaves no room for anything but a colour.
+  if (!/^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(raw)) throw new ConfigError('BRAND_COLOR', 'a hex colour like #2563eb');
+  return raw.toLowerCase();
 }

@@ -36,6 +36,17 @@ export class AppError extends Error {
   }
 }
 
+/** 429 rate_limited: the HTTP layer sends `retryAfter` as the Retry-After header. */
+export class RateLimitedError extends AppError {
+  override name = 'RateLimitedError';
+  readonly retryAfter: number;
+
+  constructor(retryAfter: number) {
+    super('rate_limited');
+    this.retryAfter = retryAfter;
+  }
+}
+
 export function validationFailed(errors: FieldErrors): AppError {
   return new AppError('validation_failed', errors);
 }

@@ -7,6 +7,7 @@ import { MailRenderer } from './mail/render.ts';
 import { devMailboxTransport, smtpTransport, type MailTransport } from './mail/transport.ts';
 import { OutboxWorker } from './mail/worker.ts';
 import { buildServer } from './http/server.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 import { openStore, type Store } from './store/store.ts';
 
 export type Mail = {
@@ -16,12 +17,18 @@ export type Mail = {
   devMailbox: DevMailbox | undefined;
 };
 
+type Log = (event: Record<string, unknown>, message: string) => void;
+
 /** The mail side for a store: transport (SMTP, or the dev mailbox with no MAIL_SERVER), renderer and worker. */
-export function createMail(config: Config, store: Store, log?: (event: Record<string, unknown>, message: string) => void): Mail {
+export function createMail(config: Config, store: Store, metrics: Metrics, log?: Log): Mail {
   const devMailbox = config.smtp === undefined ? new DevMailbox() : undefined;
   const transport = config.smtp === undefined ? devMailboxTransport(devMailbox!) : smtpTransport(config.smtp);
-  const renderer = new MailRenderer({ appName: config.appName, baseUrl: config.baseUrl });
-  const worker = new OutboxWorker(store, transport, renderer, { sender: config.mailSender, log });
+  const renderer = new MailRenderer(config);
+  const worker = new OutboxWorker(store, transport, renderer, {
+    sender: config.mailSender,
+    log,
+    count: (kind, outcome) => metrics.mailDeliveries.inc({ kind, outcome }),
+  });
   return { outbox: new Outbox(config.baseUrl.hostname), transport, worker, devMailbox };
 }
 
@@ -38,11 +45,12 @@ export type Running = {
 export async function serve(config: Config): Promise<Running> {
   const store = openStore(config.database);
   await store.migrate();
+  const metrics = createMetrics();
   let app: FastifyInstance | undefined;
-  const mail = createMail(config, store, (event, message) => app?.log.info(event, message));
-  app = await buildServer({ store, outbox: mail.outbox, config, devMailbox: mail.devMailbox });
+  const mail = createMail(config, store, metrics, (event, message) => app?.log.info(event, message));
+  app = await buildServer({ store, outbox: mail.outbox, config, metrics, devMailbox: mail.devMailbox });
   const address = await app.listen({ port: config.port, host: config.host });
-  mail.worker.start(mail.outbox);
+  await mail.worker.start(mail.outbox);
   return {
     app,
     store,

@@ -2,6 +2,9 @@
 // and a ConfigError that names the variable (and never echoes a secret) for
 // each bad value.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.ts';
 
@@ -147,7 +150,21 @@ describe('loadConfig with values set', () => {
 
   test('MAIL_SERVER turns on SMTP with MAIL_PORT, credentials and TLS mode', () => {
     const config = loadConfig({ MAIL_SERVER: 'smtp.example', MAIL_PORT: '2525', MAIL_USE_TLS: 'true', MAIL_USERNAME: 'me', MAIL_PASSWORD: 'pw' });
-    assert.deepEqual(config.smtp, { host: 'smtp.example', port: 2525, startTls: true, implicitTls: false, username: 'me', password: 'pw' });
+    assert.deepEqual(config.smtp, { host: 'smtp.example', port: 2525, startTls: true, implicitTls: false, username: 'me', password: 'pw', ca: undefined });
+  });
+
+  test('MAIL_CA_FILE adds the PEM certificates it names, and an unreadable or non-PEM file stops start-up', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-ca-'));
+    try {
+      const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+      writeFileSync(join(dir, 'ca.pem'), pem);
+      writeFileSync(join(dir, 'not.pem'), 'hello');
+      assert.equal(loadConfig({ MAIL_SERVER: 'smtp.example', MAIL_CA_FILE: join(dir, 'ca.pem') }).smtp?.ca, pem);
+      assert.throws(() => loadConfig({ MAIL_SERVER: 'smtp.example', MAIL_CA_FILE: join(dir, 'not.pem') }), /MAIL_CA_FILE/);
+      assert.throws(() => loadConfig({ MAIL_SERVER: 'smtp.example', MAIL_CA_FILE: join(dir, 'missing.pem') }), /MAIL_CA_FILE/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('MAIL_USE_SSL alone selects implicit TLS', () => {

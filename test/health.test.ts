@@ -17,11 +17,12 @@ for (const kind of ['sqlite', 'postgres'] as const) {
 
     after(() => server?.stop());
 
-    test('a server with its database answers 200 {"status":"ok"} as JSON', async () => {
+    test('a server with its database answers 200 {"status":"ok"} as JSON, with the outbox depth', async () => {
       const response = await server.request('GET', '/api/health');
       assert.equal(response.status, 200, response.text);
       assert.match(response.headers.get('content-type') ?? '', /^application\/json\b/);
-      assert.deepEqual(response.json, { status: 'ok' });
+      assert.equal(response.json.status, 'ok');
+      assert.deepEqual(response.json.outbox, { pending: 0, due: 0, failed: 0, oldest_due_seconds: 0 });
     });
   });
 

@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Outbox } from '../mail/outbox.ts';
+import type { Counter } from '../security/rate-limits.ts';
 import type { Store } from '../store/store.ts';
 
 /** What every flow is given: no Fastify, no request, nothing it could build a link from but BASE_URL. */
@@ -7,4 +8,11 @@ export type FlowDeps = {
   store: Store;
   outbox: Outbox;
   config: Config;
+  /** The limits a flow applies itself; the per-request ones (per IP, per address) stay in the HTTP layer. */
+  limits: FlowLimits;
+};
+
+export type FlowLimits = {
+  /** Failed log-ins per canonical address (API.md, Rate limits). */
+  loginFailures: Counter;
 };

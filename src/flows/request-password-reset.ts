@@ -27,7 +27,7 @@ export async function requestPasswordReset(deps: FlowDeps, input: RequestPasswor
     await outbox.enqueue(tx, {
       kind: 'reset_password',
       to: user.email,
-      params: { name: user.name, link: linkWithToken(config, '/reset-password', token, resetUrl), expires_at: new Date(expiresAt).toISOString() },
+      params: { name: user.name, link: linkWithToken(config, '/reset-password', token, resetUrl), expires_at: new Date(expiresAt).toISOString(), locale: user.locale },
       expiresAt,
     }, now);
   });

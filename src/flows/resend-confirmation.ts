@@ -22,14 +22,14 @@ export async function resendConfirmation(deps: FlowDeps, input: ResendConfirmati
 }
 
 /** A confirm token and its mail, in the caller's transaction. */
-export async function issueConfirmation(deps: FlowDeps, tx: Store, user: Pick<User, 'id' | 'email' | 'name'>, confirmUrl: string | undefined, now: number): Promise<void> {
+export async function issueConfirmation(deps: FlowDeps, tx: Store, user: Pick<User, 'id' | 'email' | 'name' | 'locale'>, confirmUrl: string | undefined, now: number): Promise<void> {
   const { token, hash } = newToken();
   const expiresAt = now + deps.config.confirmTokenTtl * 1000;
   await tx.insertToken({ token_hash: hash, user_id: user.id, purpose: 'confirm', new_email: null, created_at: now, expires_at: expiresAt });
   await deps.outbox.enqueue(tx, {
     kind: 'confirm',
     to: user.email,
-    params: { name: user.name, link: linkWithToken(deps.config, '/confirm', token, confirmUrl), expires_at: new Date(expiresAt).toISOString() },
+    params: { name: user.name, link: linkWithToken(deps.config, '/confirm', token, confirmUrl), expires_at: new Date(expiresAt).toISOString(), locale: user.locale },
     expiresAt,
   }, now);
 }

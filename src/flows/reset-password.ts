@@ -10,7 +10,8 @@ export type ResetPasswordInput = { token: string; password: string };
  * API.md, POST /api/reset-password: sets the password, spends the token,
  * voids the user's other reset and email-change tokens, ends every session,
  * confirms the account (the link proved the address) and mails a notice.
- * A refused password leaves the token unspent.
+ * A refused password leaves the token unspent. The owner has proved the
+ * address, so its failed log-ins no longer count against it.
  */
 export async function resetPassword(deps: FlowDeps, input: ResetPasswordInput): Promise<{ userId: string }> {
   const { store, outbox, config } = deps;
@@ -32,8 +33,9 @@ export async function resetPassword(deps: FlowDeps, input: ResetPasswordInput): 
     await tx.confirmUser(user.id, now);
     await tx.voidTokens(user.id, ['reset', 'email_change'], now);
     await tx.deleteSessions(user.id);
-    await outbox.enqueue(tx, { kind: 'password_changed', to: user.email, params: { name: user.name } }, now);
+    await outbox.enqueue(tx, { kind: 'password_changed', to: user.email, params: { name: user.name, locale: user.locale } }, now);
   });
   outbox.wake();
+  await deps.limits.loginFailures.clear(user.email_canonical);
   return { userId: user.id };
 }

@@ -58,7 +58,9 @@ export class FieldCheck {
   linkTarget(field: string, input: string | undefined, config: Config): string | undefined {
     if (input === undefined) return undefined;
     const url = URL.parse(input.replaceAll('{token}', 'TOKEN'));
-    if (url === null || !config.allowedOrigins.includes(url.origin) || url.username !== '' || url.password !== '') {
+    // URL parsing drops CR, LF and tab, but a {token} link is built from the raw input: refuse them here.
+    // eslint-disable-next-line no-control-regex
+    if (url === null || /[\u0000-\u001f\u007f]/.test(input) || !config.allowedOrigins.includes(url.origin) || url.username !== '' || url.password !== '') {
       this.errors[field] = 'must be an absolute URL on an allowed origin';
       return undefined;
     }

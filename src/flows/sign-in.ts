@@ -1,4 +1,4 @@
-import { AppError } from '../errors.ts';
+import { AppError, RateLimitedError } from '../errors.ts';
 import { dummyHash, hashPassword, verifyPassword } from '../security/password-hash.ts';
 import { normalizePassword } from '../security/password-policy.ts';
 import { newToken } from '../security/tokens.ts';
@@ -15,18 +15,26 @@ const longestPossiblePassword = 128 * 2 * 18;
  * API.md, POST /api/sessions. An unknown address and a wrong password are the
  * same 401 after the same work: an unknown address is verified against a
  * dummy hash. Only the right password learns that the account is unconfirmed.
+ * Failures are counted per canonical address, account or not; past the limit
+ * every attempt is refused, the right password too, until the window passes.
  */
 export async function signIn(deps: FlowDeps, input: SignInInput): Promise<SignedIn> {
   const { store, config } = deps;
   const check = new FieldCheck();
   const email = check.email('email', input.email);
   check.done();
+  const address = email!.canonical;
+  // Counted before the password is checked, so that guesses sent in parallel
+  // cannot all slip in under the limit; an attempt that proves right is given back.
+  const attempt = await deps.limits.loginFailures.take(address);
+  if (!attempt.allowed) throw new RateLimitedError(attempt.retryAfter);
   if (input.password.length > longestPossiblePassword) throw new AppError('invalid_credentials');
 
   const password = normalizePassword(input.password);
-  const user = await store.findUserByEmail(email!.canonical);
+  const user = await store.findUserByEmail(address);
   const verification = await verifyPassword(user?.password_hash ?? (await dummyHash), password);
   if (user === undefined || !verification.ok) throw new AppError('invalid_credentials');
+  await deps.limits.loginFailures.giveBack(address);
   if (user.confirmed_at === null) throw new AppError('email_not_confirmed');
   if (verification.needsRehash) await store.setPassword(user.id, await hashPassword(password));
 

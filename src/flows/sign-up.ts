@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { defaultLocale, isLocale } from '../locale.ts';
 import { hashPassword } from '../security/password-hash.ts';
 import type { FlowDeps } from './deps.ts';
 import { issueConfirmation } from './resend-confirmation.ts';
 import { FieldCheck } from './shared.ts';
 
-export type SignUpInput = { email: string; password: string; name?: string; confirm_url?: string };
+/** `locale`: the language the account's mail is written in; an unsupported one is English. */
+export type SignUpInput = { email: string; password: string; name?: string; confirm_url?: string; locale?: string };
 
 /**
  * API.md, POST /api/users: the same answer whether or not the address has an
@@ -24,13 +26,14 @@ export async function signUp(deps: FlowDeps, input: SignUpInput): Promise<void> 
   const passwordHash = await hashPassword(password!);
   const now = Date.now();
   await store.transaction(async (tx) => {
-    const user = { id: randomUUID(), email: email!.display, email_canonical: email!.canonical, name, password_hash: passwordHash, confirmed_at: null, created_at: now };
+    const locale = isLocale(input.locale) ? input.locale : defaultLocale;
+    const user = { id: randomUUID(), email: email!.display, email_canonical: email!.canonical, name, password_hash: passwordHash, confirmed_at: null, created_at: now, locale };
     if (await tx.insertUser(user)) {
       await issueConfirmation(deps, tx, user, confirmUrl, now);
       return;
     }
     const existing = await tx.findUserByEmail(email!.canonical);
-    if (existing !== undefined) await outbox.enqueue(tx, { kind: 'account_exists', to: existing.email, params: { name: existing.name } }, now);
+    if (existing !== undefined) await outbox.enqueue(tx, { kind: 'account_exists', to: existing.email, params: { name: existing.name, locale: existing.locale } }, now);
   });
   outbox.wake();
 }

@@ -27,7 +27,7 @@ export async function updateEmail(deps: FlowDeps, session: Authenticated, input:
   await store.transaction(async (tx) => {
     const holder = await tx.findUserByEmail(newEmail!.canonical);
     if (holder !== undefined) {
-      await outbox.enqueue(tx, { kind: 'email_in_use', to: holder.email, params: { name: holder.name } }, now);
+      await outbox.enqueue(tx, { kind: 'email_in_use', to: holder.email, params: { name: holder.name, locale: holder.locale } }, now);
     } else {
       await tx.voidTokens(user.id, ['email_change'], now);
       const { token, hash } = newToken();
@@ -36,12 +36,12 @@ export async function updateEmail(deps: FlowDeps, session: Authenticated, input:
       await outbox.enqueue(tx, {
         kind: 'email_change_confirm',
         to: newEmail!.display,
-        params: { name: user.name, link: linkWithToken(config, '/confirm-email', token), expires_at: new Date(expiresAt).toISOString(), new_email: newEmail!.display },
+        params: { name: user.name, link: linkWithToken(config, '/confirm-email', token), expires_at: new Date(expiresAt).toISOString(), new_email: newEmail!.display, locale: user.locale },
         expiresAt,
       }, now);
     }
     // Sent either way, so the old address learns nothing about who holds the new one.
-    await outbox.enqueue(tx, { kind: 'email_change_notice', to: user.email, params: { name: user.name, new_email: newEmail!.display } }, now);
+    await outbox.enqueue(tx, { kind: 'email_change_notice', to: user.email, params: { name: user.name, new_email: newEmail!.display, locale: user.locale } }, now);
   });
   outbox.wake();
 }

@@ -25,7 +25,7 @@ export async function updatePassword(deps: FlowDeps, session: Authenticated, inp
     await tx.setPassword(user.id, passwordHash);
     await tx.voidTokens(user.id, ['reset', 'email_change'], now);
     await tx.deleteSessions(user.id, session.sessionHash);
-    await outbox.enqueue(tx, { kind: 'password_changed', to: user.email, params: { name: user.name } }, now);
+    await outbox.enqueue(tx, { kind: 'password_changed', to: user.email, params: { name: user.name, locale: user.locale } }, now);
   });
   outbox.wake();
 }

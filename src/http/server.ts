@@ -3,16 +3,21 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { FlowDeps } from '../flows/deps.ts';
 import type { DevMailbox } from '../mail/dev-mailbox.ts';
+import type { Metrics } from '../metrics.ts';
 import { registerApiGuard } from './plugins/api-guard.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
-import { devMailboxRoutes } from './routes/dev-mailbox.ts';
+import { registerRateLimits } from './plugins/rate-limits.ts';
 import { emailRoutes } from './routes/email.ts';
 import { healthRoutes } from './routes/health.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { pageRoutes } from './routes/pages.ts';
 import { passwordRoutes } from './routes/password.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { userRoutes } from './routes/users.ts';
 
-export type ServerDeps = FlowDeps & {
+/** The flows' limits are not given: the server builds them from the configuration. */
+export type ServerDeps = Omit<FlowDeps, 'limits'> & {
+  metrics: Metrics;
   /** Present when no MAIL_SERVER is configured. */
   devMailbox?: DevMailbox;
 };
@@ -37,13 +42,16 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   registerErrorHandling(app);
   await registerApiGuard(app, config);
   // Rate limits (API.md "Rate limits") register here, before the routes they guard.
+  if (!config.rateLimits.enabled) app.log.warn('RATE_LIMITS=off: every rate limit is disabled; use this for tests and benchmarks only');
+  const flowDeps: FlowDeps = { ...deps, limits: await registerRateLimits(app, config) };
 
-  await userRoutes(app, deps);
-  await sessionRoutes(app, deps);
-  await passwordRoutes(app, deps);
-  await emailRoutes(app, deps);
+  await userRoutes(app, flowDeps);
+  await sessionRoutes(app, flowDeps);
+  await passwordRoutes(app, flowDeps);
+  await emailRoutes(app, flowDeps);
   await healthRoutes(app, deps.store);
-  if (deps.devMailbox !== undefined) await devMailboxRoutes(app, deps.devMailbox);
+  await metricsRoutes(app, deps.metrics);
+  await app.register(pageRoutes, { deps: flowDeps, devMailbox: deps.devMailbox });
   return app;
 }
 

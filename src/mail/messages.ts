@@ -11,6 +11,8 @@ export type MessageParams = {
   expires_at?: string;
   /** The new address, in the email-change messages. */
   new_email?: string;
+  /** The account's language (src/locale.ts); mail enqueued before it existed is English. */
+  locale?: string;
 };
 
 export const messageKinds = [

@@ -1,9 +1,13 @@
 // Renders a message from its LiquidJS templates: a subject, a text part and
-// an HTML part. The HTML engine escapes every output, so a name like
-// "<b>Eve</b>" shows as text; the subject is folded to one line so no value
-// can reach another header.
+// an HTML part, in the account's language (templates/<locale>/<kind>.*). The
+// HTML engine escapes every output, so a name like "<b>Eve</b>" shows as
+// text; the subject is folded to one line so no value can reach another
+// header. TEMPLATES_DIR/mail/ is searched first, so an operator can replace
+// any one file and keep the rest.
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Liquid } from 'liquidjs';
+import { defaultLocale, isLocale, type Locale } from '../locale.ts';
 import type { MessageKind, MessageParams } from './messages.ts';
 
 export const defaultTemplatesDir = fileURLToPath(new URL('./templates/', import.meta.url));
@@ -13,6 +17,10 @@ export type RenderedMessage = { subject: string; text: string; html: string };
 export type RenderContext = {
   appName: string;
   baseUrl: URL;
+  /** Overrides: TEMPLATES_DIR, whose mail/ folder is searched before the built-in templates. */
+  templatesDir?: string | undefined;
+  logoUrl?: string | undefined;
+  brandColor?: string;
 };
 
 export class MailRenderer {
@@ -20,8 +28,9 @@ export class MailRenderer {
   readonly #text: Liquid;
   readonly #context: RenderContext;
 
-  constructor(context: RenderContext, templatesDir = defaultTemplatesDir) {
-    const options = { root: [templatesDir], cache: true, strictFilters: true };
+  constructor(context: RenderContext, builtInDir = defaultTemplatesDir) {
+    const root = context.templatesDir === undefined ? [builtInDir] : [join(context.templatesDir, 'mail'), builtInDir];
+    const options = { root, cache: true, strictFilters: true };
     this.#html = new Liquid({ ...options, outputEscape: 'escape' });
     this.#text = new Liquid(options);
     this.#context = context;
@@ -29,18 +38,21 @@ export class MailRenderer {
 
   /** `createdAt` is when the message was enqueued, to say how long its link lasts. */
   async render(kind: MessageKind, params: MessageParams, createdAt: number): Promise<RenderedMessage> {
+    const locale = isLocale(params.locale) ? params.locale : defaultLocale;
     const base = this.#context.baseUrl.href.replace(/\/$/, '');
     const values = {
       ...params,
       app_name: this.#context.appName,
       base_url: base,
+      logo_url: this.#context.logoUrl,
+      brand_color: this.#context.brandColor ?? '#2563eb',
       forgot_password_link: `${base}/forgot-password`,
-      valid_for: params.expires_at === undefined ? undefined : describeDuration(Date.parse(params.expires_at) - createdAt),
+      valid_for: params.expires_at === undefined ? undefined : describeDuration(Date.parse(params.expires_at) - createdAt, locale),
     };
     const [subject, text, html] = await Promise.all([
-      this.#text.renderFile(`${kind}.subject.liquid`, values),
-      this.#text.renderFile(`${kind}.txt.liquid`, values),
-      this.#html.renderFile(`${kind}.html.liquid`, values),
+      this.#text.renderFile(`${locale}/${kind}.subject.liquid`, values),
+      this.#text.renderFile(`${locale}/${kind}.txt.liquid`, values),
+      this.#html.renderFile(`${locale}/${kind}.html.liquid`, values),
     ]);
     return {
       subject: `${this.#context.appName}: ${subject.replace(/[\r\n\t]+/g, ' ').trim()}`.replace(/[\r\n]/g, ''),
@@ -50,11 +62,10 @@ export class MailRenderer {
   }
 }
 
-/** "1 hour", "24 hours", "15 minutes": the largest unit that divides the span exactly. */
-export function describeDuration(milliseconds: number): string {
+/** "1 hour", "24 часа", "15分钟": the largest unit that divides the span exactly, in the reader's language. */
+export function describeDuration(milliseconds: number, locale: Locale = defaultLocale): string {
   const seconds = Math.max(1, Math.round(milliseconds / 1000));
   const units: [number, string][] = [[86400, 'day'], [3600, 'hour'], [60, 'minute'], [1, 'second']];
   const [size, unit] = units.find(([size]) => seconds % size === 0 && seconds >= size)!;
-  const count = seconds / size;
-  return `${count} ${unit}${count === 1 ? '' : 's'}`;
+  return new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay: 'long' }).format(seconds / size);
 }

@@ -31,6 +31,8 @@ export function smtpTransport(config: SmtpConfig): MailTransport {
     requireTLS: config.startTls,
     ignoreTLS: !config.startTls && !config.implicitTls,
     auth: config.username === undefined ? undefined : { user: config.username, pass: config.password ?? '' },
+    // Certificates are always verified; a private CA is added to the trusted ones, never a bypass.
+    tls: config.ca === undefined ? undefined : { ca: config.ca },
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 30_000,
@@ -40,7 +42,9 @@ export function smtpTransport(config: SmtpConfig): MailTransport {
       const info = await transporter.sendMail(mail);
       return String(info.response);
     },
-    close: () => transporter.close(),
+    // Called after the worker stopped: a delivery still going then has had its
+    // lease released to another worker, so it is cut off, not left to finish.
+    close: () => transporter.close({ force: true }),
   };
 }
 

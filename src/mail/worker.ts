@@ -1,7 +1,10 @@
-// Delivers the outbox: claims due rows under a lease, renders and sends each,
-// and records the outcome. A temporary failure (connection, timeout, SMTP 4xx)
-// is retried with exponential backoff and jitter; a permanent one (SMTP 5xx)
-// or a message whose link has expired ends `failed`, kept for inspection.
+// Delivers the outbox. Claims due rows under a lease (kept alive while a
+// message is in flight), renders and sends each, and records the outcome:
+// sent (the body holding the link is erased); a temporary failure (connection,
+// timeout, TLS, SMTP 4xx) retried with exponential backoff and jitter; a
+// permanent one (SMTP 5xx, a refused recipient) or a message whose link has
+// expired ends `failed`, with the answer kept for the operator.
+import type { MailOutcome } from '../metrics.ts';
 import type { Store } from '../store/store.ts';
 import type { OutboxRow } from '../store/schema.ts';
 import type { MessageKind, MessageParams } from './messages.ts';
@@ -11,51 +14,76 @@ import type { MailTransport } from './transport.ts';
 
 export type WorkerOptions = {
   sender: string;
-  batchSize?: number;
-  /** How long a claimed row stays with this worker before another may take it. */
+  /**
+   * Messages claimed and in flight at once; the pooled transport spreads them
+   * over its connections and queues the rest, so its connections stay busy
+   * while the next batch is claimed and rendered.
+   */
+  concurrency?: number;
+  /** How long a claimed row stays with this worker unless renewed; a dead worker's rows return after it. */
   leaseMs?: number;
-  /** Fallback poll, for rows enqueued by other processes and retries coming due. */
+  /** Fallback poll, for retries coming due and mail committed where no wake-up reaches. */
   pollMs?: number;
   /** A message without a link expiry is given up after this long. */
   maxAgeMs?: number;
   /** The first retry's delay; each later one doubles it. */
   retryBaseMs?: number;
+  /** On stop, how long in-flight messages may finish before their leases are released. */
+  stopGraceMs?: number;
+  /** Counts each outcome, by message kind (the /metrics counter). */
+  count?: (kind: string, outcome: MailOutcome) => void;
   log?: (event: Record<string, unknown>, message: string) => void;
 };
-
-type Outcome = 'sent' | 'retry' | 'failed';
 
 export class OutboxWorker {
   readonly #store: Store;
   readonly #transport: MailTransport;
   readonly #renderer: MailRenderer;
   readonly #options: Required<WorkerOptions>;
+  readonly #inFlight = new Map<string, Promise<void>>();
+  /** In flight when stop() gave their leases back: their outcome is no longer this worker's to record. */
+  readonly #released = new Set<string>();
   #running = false;
   #loop: Promise<void> | undefined;
   #wakeUp: (() => void) | undefined;
   #pendingWake = false;
-  #unsubscribe: (() => void) | undefined;
+  #cleanups: (() => unknown)[] = [];
 
   constructor(store: Store, transport: MailTransport, renderer: MailRenderer, options: WorkerOptions) {
     this.#store = store;
     this.#transport = transport;
     this.#renderer = renderer;
     this.#options = {
-      batchSize: 20,
-      leaseMs: 60_000,
-      pollMs: 1_000,
-      maxAgeMs: 3 * 86_400_000,
-      retryBaseMs: 5_000,
-      log: () => {},
-      ...options,
+      sender: options.sender,
+      concurrency: options.concurrency ?? 32,
+      leaseMs: options.leaseMs ?? 15_000,
+      pollMs: options.pollMs ?? 1_000,
+      maxAgeMs: options.maxAgeMs ?? 3 * 86_400_000,
+      retryBaseMs: options.retryBaseMs ?? 5_000,
+      stopGraceMs: options.stopGraceMs ?? 10_000,
+      count: options.count ?? (() => {}),
+      log: options.log ?? (() => {}),
     };
   }
 
-  /** Starts the loop; `outbox` (when in the same process) wakes it as soon as a flow commits mail. */
-  start(outbox?: Outbox): void {
+  /**
+   * Starts delivering. `outbox` (in the same process) wakes the worker the
+   * moment a flow commits mail; the store's LISTEN (PostgreSQL) does the same
+   * for mail committed by other processes.
+   */
+  async start(outbox?: Outbox): Promise<void> {
     if (this.#running) return;
     this.#running = true;
-    this.#unsubscribe = outbox?.onWake(() => this.wake());
+    if (outbox !== undefined) this.#cleanups.push(outbox.onWake(() => this.wake()));
+    if (this.#store.capabilities.listen !== undefined) {
+      try {
+        this.#cleanups.push(await this.#store.capabilities.listen(() => this.wake()));
+      } catch (error) {
+        this.#options.log({ err: errorSummary(error) }, 'outbox LISTEN failed; polling only');
+      }
+    }
+    const heartbeat = setInterval(() => this.#renewLeases(), this.#options.leaseMs / 3);
+    this.#cleanups.push(() => clearInterval(heartbeat));
     this.#loop = this.#run();
   }
 
@@ -64,34 +92,63 @@ export class OutboxWorker {
     this.#wakeUp?.();
   }
 
-  /** Stops claiming; resolves once the messages in flight are settled. */
+  /**
+   * Stops claiming, lets in-flight messages finish for the grace period, then
+   * releases the leases of any still going, so another worker takes them at once.
+   */
   async stop(): Promise<void> {
+    if (!this.#running) return;
     this.#running = false;
-    this.#unsubscribe?.();
-    this.#wakeUp?.();
+    this.wake();
     await this.#loop;
-  }
-
-  /** One pass over the due rows; returns how many it handled. */
-  async deliverDue(): Promise<number> {
-    const now = Date.now();
-    const rows = await this.#store.claimDueOutbox(now, now + this.#options.leaseMs, this.#options.batchSize);
-    await Promise.all(rows.map((row) => this.#deliver(row)));
-    return rows.length;
+    const settled = Promise.all(this.#inFlight.values());
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([settled, new Promise((resolve) => { timer = setTimeout(resolve, this.#options.stopGraceMs); })]);
+    clearTimeout(timer);
+    const unfinished = [...this.#inFlight.keys()];
+    for (const id of unfinished) this.#released.add(id);
+    await this.#store.releaseOutbox(unfinished).catch(() => {});
+    for (const cleanup of this.#cleanups.splice(0)) await cleanup();
   }
 
   async #run(): Promise<void> {
+    // Claims in batches: once half the slots are free, one claim fills them
+    // all, while the other half keeps the transport's connections busy. A
+    // claim for each message as it finishes cost a query per message.
+    const batch = Math.ceil(this.#options.concurrency / 2);
     while (this.#running) {
-      let handled = 0;
-      try {
-        this.#pendingWake = false;
-        handled = await this.deliverDue();
-      } catch (error) {
-        // The database may be briefly unreachable; the rows wait for the next pass.
-        this.#options.log({ err: errorSummary(error) }, 'outbox claim failed');
+      const room = this.#options.concurrency - this.#inFlight.size;
+      const claiming = room >= batch;
+      let claimed = 0;
+      this.#pendingWake = false;
+      if (claiming) {
+        try {
+          const now = Date.now();
+          const rows = await this.#store.claimDueOutbox(now, now + this.#options.leaseMs, room);
+          for (const row of rows) this.#dispatch(row);
+          claimed = rows.length;
+        } catch (error) {
+          // The database may be briefly unreachable; the rows wait for the next pass.
+          this.#options.log({ err: errorSummary(error) }, 'outbox claim failed');
+        }
       }
-      if (handled === 0 && !this.#pendingWake && this.#running) await this.#sleep(this.#options.pollMs);
+      // Claim again at once while there is both work and room; otherwise wait
+      // for a wake-up (new mail, or a send finishing) or the fallback poll.
+      if ((!claiming || claimed === 0 || claimed === room) && !this.#pendingWake && this.#running) {
+        await this.#sleep(claiming && claimed === 0 ? this.#options.pollMs : this.#options.leaseMs);
+      }
     }
+  }
+
+  #dispatch(row: OutboxRow): void {
+    const delivery = this.#deliver(row)
+      .catch((error: unknown) => this.#options.log({ outboxId: row.id, err: errorSummary(error) }, 'outbox update failed; the lease will expire'))
+      .finally(() => {
+        this.#inFlight.delete(row.id);
+        this.#released.delete(row.id);
+        this.wake();
+      });
+    this.#inFlight.set(row.id, delivery);
   }
 
   #sleep(ms: number): Promise<void> {
@@ -105,13 +162,18 @@ export class OutboxWorker {
     }).finally(() => { this.#wakeUp = undefined; });
   }
 
-  async #deliver(row: OutboxRow): Promise<Outcome> {
+  #renewLeases(): void {
+    const ids = [...this.#inFlight.keys()].filter((id) => !this.#released.has(id));
+    this.#store.extendOutboxLease(ids, Date.now() + this.#options.leaseMs)
+      .catch((error: unknown) => this.#options.log({ err: errorSummary(error) }, 'outbox lease renewal failed'));
+  }
+
+  async #deliver(row: OutboxRow): Promise<void> {
     const now = Date.now();
-    const age = now - row.created_at;
-    if ((row.expires_at !== null && row.expires_at <= now) || age > this.#options.maxAgeMs) {
-      await this.#store.markOutboxFailed(row.id, `expired before delivery (last error: ${row.last_error ?? 'none'})`);
-      this.#options.log({ outboxId: row.id, kind: row.kind }, 'mail expired before delivery');
-      return 'failed';
+    if ((row.expires_at !== null && row.expires_at <= now) || now - row.created_at > this.#options.maxAgeMs) {
+      await this.#store.markOutboxFailed(row.id, `expired before delivery; last error: ${row.last_error ?? 'none'}`, false);
+      this.#record(row, 'failed', 'mail expired before delivery');
+      return;
     }
     try {
       const params = JSON.parse(row.params ?? '{}') as MessageParams;
@@ -124,19 +186,28 @@ export class OutboxWorker {
         date: new Date(now),
       });
       await this.#store.markOutboxSent(row.id, Date.now());
-      this.#options.log({ outboxId: row.id, kind: row.kind, answer }, 'mail sent');
-      return 'sent';
+      this.#record(row, 'sent', 'mail sent', { answer });
     } catch (error) {
       const summary = errorSummary(error);
-      if (isPermanent(error)) {
-        await this.#store.markOutboxFailed(row.id, summary);
-        this.#options.log({ outboxId: row.id, kind: row.kind, err: summary }, 'mail failed permanently');
-        return 'failed';
+      if (this.#released.has(row.id)) {
+        // Cut off after stop() released it (the transport closed): the row is due
+        // for the next worker now, and a retry written here would push it back.
+        this.#options.log({ outboxId: row.id, kind: row.kind, err: summary }, 'mail delivery abandoned on stop; the lease was released');
+        return;
       }
-      await this.#store.markOutboxRetry(row.id, now + backoff(row.attempts, this.#options.retryBaseMs), summary);
-      this.#options.log({ outboxId: row.id, kind: row.kind, err: summary, attempt: row.attempts + 1 }, 'mail delivery will be retried');
-      return 'retry';
+      if (isPermanent(error)) {
+        await this.#store.markOutboxFailed(row.id, summary, true);
+        this.#record(row, 'failed', 'mail failed permanently', { err: summary });
+      } else {
+        await this.#store.markOutboxRetry(row.id, now + backoff(row.attempts, this.#options.retryBaseMs), summary);
+        this.#record(row, 'retried', 'mail delivery will be retried', { err: summary, attempt: row.attempts + 1 });
+      }
     }
+  }
+
+  #record(row: OutboxRow, outcome: MailOutcome, message: string, extra: Record<string, unknown> = {}): void {
+    this.#options.count(row.kind, outcome);
+    this.#options.log({ outboxId: row.id, kind: row.kind, ...extra }, message);
   }
 }
 
@@ -146,10 +217,16 @@ export function backoff(attempts: number, baseMs: number): number {
   return Math.round(base * (0.5 + Math.random()));
 }
 
+/**
+ * Only the server's final word on this message is permanent: a 5xx to its
+ * sender, recipient or content (EENVELOPE, EMESSAGE), or an address refused
+ * before sending. A refusal of the session itself (greeting, STARTTLS, AUTH)
+ * is a relay or configuration problem that, once fixed, lets the mail go.
+ */
 function isPermanent(error: unknown): boolean {
-  const e = error as { permanent?: boolean; code?: string };
-  // A bad login is a configuration problem: once it is fixed, the mail should go.
-  return e.permanent === true && e.code !== 'EAUTH';
+  const e = error as { permanent?: boolean; code?: string; responseCode?: number };
+  if (e.code !== 'EENVELOPE' && e.code !== 'EMESSAGE') return false;
+  return e.permanent === true || e.responseCode === undefined;
 }
 
 function errorSummary(error: unknown): string {

@@ -110,3 +110,19 @@ describe('parseEmail refuses what is not an address', () => {
     refused('ali ce@example.com');
   });
 });
+
+describe('parseEmail refuses control characters anywhere', () => {
+  // IDNA drops CR, LF and tab from a domain: "victim@exa\r\nmple.com" would
+  // canonicalise to victim@example.com while Nodemailer sent it to "victim@exa".
+  test('CR, LF or tab inside the domain is refused, not dropped', () => {
+    refused('victim@exa\r\nmple.com');
+    refused('victim@exa\tmple.com');
+    refused('victim@example.com\r\nBcc: other@example.com');
+  });
+
+  test('NUL, DEL and C1 controls are refused', () => {
+    refused('victim@exa\u0000mple.com');
+    refused('victim@exa\u007fmple.com');
+    refused('victim@exa\u0085mple.com');
+  });
+});

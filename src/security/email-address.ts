@@ -18,6 +18,10 @@ const domainLabel = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 export function parseEmail(input: string): EmailAddress | string {
   const display = input.trim();
   if (display.length > 254) return 'must be at most 254 characters';
+  // IDNA drops CR, LF and tab from a domain, so "a@exa\r\nmple.com" would share
+  // the canonical form of a@example.com while its mail went to "a@exa".
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(display)) return 'must not contain control characters';
   const at = display.lastIndexOf('@');
   if (at <= 0 || at === display.length - 1) return 'must be an email address like name@example.com';
   const local = display.slice(0, at);

@@ -1,6 +1,6 @@
 // Row types of every table. Times are milliseconds since the epoch in a
 // BIGINT, the one representation both databases compare and index alike.
-import type { Insertable, Selectable } from 'kysely';
+import type { ColumnType, Insertable, Selectable } from 'kysely';
 
 export type TokenPurpose = 'confirm' | 'reset' | 'email_change';
 export type OutboxStatus = 'pending' | 'sent' | 'failed';
@@ -15,6 +15,8 @@ export interface UsersTable {
   password_hash: string;
   confirmed_at: number | null;
   created_at: number;
+  /** The language of the account's mail (src/locale.ts); the database fills in 'en' when none is given. */
+  locale: ColumnType<string, string | undefined, string>;
 }
 
 export interface SessionsTable {

@@ -5,15 +5,32 @@ import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
 import * as initial from './migrations/0001-initial.ts';
-import type { Database, NewOutboxRow, NewUser, OutboxRow, Session, Token, TokenPurpose, User } from './schema.ts';
+import * as userLocale from './migrations/0002-user-locale.ts';
+import type { Database, NewOutboxRow, NewUser, OutboxRow, OutboxStatus, Session, Token, TokenPurpose, User } from './schema.ts';
 import { openSqlite } from './sqlite.ts';
 
 export type Capabilities = {
   /** SELECT … FOR UPDATE SKIP LOCKED: several workers can claim rows side by side. */
   rowLocks: boolean;
+  /**
+   * Wakes workers in other processes when mail is committed (PostgreSQL
+   * LISTEN/NOTIFY). Without it, other processes find new mail by polling.
+   */
+  listen?: (onNotify: () => void) => Promise<() => Promise<void>>;
 };
 
-const migrations = { '0001-initial': initial };
+const outboxChannel = 'latchkey_outbox';
+
+export type OutboxStats = {
+  pending: number;
+  /** Pending and due now: what the workers have not caught up with. */
+  due: number;
+  failed: number;
+  /** Age of the oldest due message in seconds; 0 when none is due. */
+  oldestDueSeconds: number;
+};
+
+const migrations = { '0001-initial': initial, '0002-user-locale': userLocale };
 
 export function openStore(config: DatabaseConfig): Store {
   if (config.kind === 'sqlite') {
@@ -28,7 +45,20 @@ export function openStore(config: DatabaseConfig): Store {
   });
   // An idle client that loses its connection must not crash the process.
   pool.on('error', () => {});
-  return new Store(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), { rowLocks: true });
+  return new Store(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), {
+    rowLocks: true,
+    listen: (onNotify) => listenPostgres(config.url, onNotify),
+  });
+}
+
+/** A dedicated connection LISTENing on the outbox channel; returns its closer. */
+async function listenPostgres(url: string, onNotify: () => void): Promise<() => Promise<void>> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => {});
+  client.on('notification', () => onNotify());
+  await client.connect();
+  await client.query(`listen ${outboxChannel}`);
+  return () => client.end();
 }
 
 export class Store {
@@ -166,6 +196,8 @@ export class Store {
 
   async insertOutbox(row: NewOutboxRow): Promise<void> {
     await this.db.insertInto('outbox').values(row).execute();
+    // Inside the caller's transaction: PostgreSQL delivers it at commit, never before.
+    if (this.capabilities.listen !== undefined) await sql`select pg_notify(${outboxChannel}, '')`.execute(this.db);
   }
 
   /**
@@ -186,6 +218,20 @@ export class Store {
       .execute();
   }
 
+  /** Keeps the lease on messages still being sent, so no other worker takes them. */
+  async extendOutboxLease(ids: string[], leaseUntil: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.updateTable('outbox').set({ locked_until: leaseUntil })
+      .where('id', 'in', ids).where('status', '=', 'pending').execute();
+  }
+
+  /** Gives leased messages back at once (a worker shutting down). */
+  async releaseOutbox(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.updateTable('outbox').set({ locked_until: null })
+      .where('id', 'in', ids).where('status', '=', 'pending').execute();
+  }
+
   async markOutboxSent(id: string, now: number): Promise<void> {
     await this.db.updateTable('outbox')
       .set((eb) => ({ status: 'sent', sent_at: now, params: null, locked_until: null, last_error: null, attempts: eb('attempts', '+', 1) }))
@@ -198,13 +244,52 @@ export class Store {
       .where('id', '=', id).execute();
   }
 
-  async markOutboxFailed(id: string, error: string): Promise<void> {
+  /** Failed is final until an operator retries it; the body is kept for that. */
+  async markOutboxFailed(id: string, error: string, attempted: boolean): Promise<void> {
     await this.db.updateTable('outbox')
-      .set((eb) => ({ status: 'failed', locked_until: null, last_error: error, attempts: eb('attempts', '+', 1) }))
+      .set((eb) => ({ status: 'failed', locked_until: null, last_error: error, attempts: attempted ? eb('attempts', '+', 1) : eb.ref('attempts') }))
       .where('id', '=', id).execute();
   }
 
-  listOutbox(): Promise<OutboxRow[]> {
-    return this.db.selectFrom('outbox').selectAll().orderBy('created_at').execute();
+  /** Puts failed messages (all of them, or those named) back in the queue, due now. */
+  async retryFailedOutbox(now: number, ids?: string[]): Promise<number> {
+    const result = await this.db.updateTable('outbox')
+      .set({ status: 'pending', next_attempt_at: now, locked_until: null })
+      .where('status', '=', 'failed')
+      .$if(ids !== undefined, (q) => q.where('id', 'in', ids!))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  listOutbox(filter: { status?: OutboxStatus; limit?: number } = {}): Promise<OutboxRow[]> {
+    return this.db.selectFrom('outbox').selectAll()
+      .$if(filter.status !== undefined, (q) => q.where('status', '=', filter.status!))
+      .orderBy('created_at')
+      .$if(filter.limit !== undefined, (q) => q.limit(filter.limit!))
+      .execute();
+  }
+
+  async outboxStats(now: number): Promise<OutboxStats> {
+    const rows = await this.db.selectFrom('outbox')
+      .select((eb) => [
+        'status',
+        eb.fn.countAll<number | string>().as('count'),
+        eb.fn.min(eb.case().when('next_attempt_at', '<=', now).then(eb.ref('next_attempt_at')).end()).as('oldest_due'),
+        eb.fn.sum<number | string | null>(eb.case().when('next_attempt_at', '<=', now).then(1).else(0).end()).as('due'),
+      ])
+      // Sent rows are history and only grow; counting them would make this cost rise forever.
+      .where('status', 'in', ['pending', 'failed'])
+      .groupBy('status')
+      .execute();
+    const stats: OutboxStats = { pending: 0, due: 0, failed: 0, oldestDueSeconds: 0 };
+    for (const row of rows) {
+      if (row.status === 'failed') stats.failed = Number(row.count);
+      if (row.status === 'pending') {
+        stats.pending = Number(row.count);
+        stats.due = Number(row.due ?? 0);
+        if (row.oldest_due !== null) stats.oldestDueSeconds = Math.max(0, Math.floor((now - Number(row.oldest_due)) / 1000));
+      }
+    }
+    return stats;
   }
 }

@@ -5,8 +5,12 @@ import { sendProblem } from '../problem.ts';
 export async function healthRoutes(app: FastifyInstance, store: Store): Promise<void> {
   app.get('/api/health', async function health(request, reply) {
     try {
-      await store.ping();
-      return { status: 'ok' };
+      const outbox = await store.outboxStats(Date.now());
+      return {
+        status: 'ok',
+        // Mail waiting to go out: a growing depth or age means delivery is stuck.
+        outbox: { pending: outbox.pending, due: outbox.due, failed: outbox.failed, oldest_due_seconds: outbox.oldestDueSeconds },
+      };
     } catch (error) {
       request.log.warn({ err: error }, 'health check: database unreachable');
       return sendProblem(reply, 'unavailable');

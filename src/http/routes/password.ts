@@ -3,6 +3,7 @@ import type { FlowDeps } from '../../flows/deps.ts';
 import { requestPasswordReset } from '../../flows/request-password-reset.ts';
 import { resetPassword } from '../../flows/reset-password.ts';
 import { updatePassword } from '../../flows/update-password.ts';
+import { endpointLimits } from '../plugins/rate-limits.ts';
 import { requireSession } from '../plugins/session.ts';
 import { ResetPasswordBody, ResetRequestBody, UpdatePasswordBody, type Body } from '../schemas.ts';
 
@@ -10,12 +11,12 @@ import { ResetPasswordBody, ResetRequestBody, UpdatePasswordBody, type Body } fr
 const resetRequested = { message: 'If an account uses this address, a link to reset its password is on its way.' };
 
 export async function passwordRoutes(app: FastifyInstance, deps: FlowDeps): Promise<void> {
-  app.post<{ Body: Body<typeof ResetRequestBody> }>('/api/reset-password-request', { schema: { body: ResetRequestBody } }, async function requestReset(request, reply) {
+  app.post<{ Body: Body<typeof ResetRequestBody> }>('/api/reset-password-request', { schema: { body: ResetRequestBody }, config: { limits: endpointLimits.resetRequest } }, async function requestReset(request, reply) {
     await requestPasswordReset(deps, request.body);
     return reply.code(202).send(resetRequested);
   });
 
-  app.post<{ Body: Body<typeof ResetPasswordBody> }>('/api/reset-password', { schema: { body: ResetPasswordBody } }, async function reset(request) {
+  app.post<{ Body: Body<typeof ResetPasswordBody> }>('/api/reset-password', { schema: { body: ResetPasswordBody }, config: { limits: endpointLimits.resetPassword } }, async function reset(request) {
     await resetPassword(deps, request.body);
     return { message: 'Your password has been changed. You can now log in with it.' };
   });

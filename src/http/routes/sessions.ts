@@ -3,11 +3,12 @@ import type { FlowDeps } from '../../flows/deps.ts';
 import { signOut } from '../../flows/session.ts';
 import { publicUser } from '../../flows/shared.ts';
 import { signIn } from '../../flows/sign-in.ts';
+import { endpointLimits } from '../plugins/rate-limits.ts';
 import { requireSession } from '../plugins/session.ts';
 import { SignInBody, type Body } from '../schemas.ts';
 
 export async function sessionRoutes(app: FastifyInstance, deps: FlowDeps): Promise<void> {
-  app.post<{ Body: Body<typeof SignInBody> }>('/api/sessions', { schema: { body: SignInBody } }, async function logIn(request, reply) {
+  app.post<{ Body: Body<typeof SignInBody> }>('/api/sessions', { schema: { body: SignInBody }, config: { limits: endpointLimits.logIn } }, async function logIn(request, reply) {
     return reply.code(201).send(await signIn(deps, request.body));
   });
 

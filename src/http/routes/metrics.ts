@@ -1,0 +1,8 @@
+import type { FastifyInstance } from 'fastify';
+import type { Metrics } from '../../metrics.ts';
+
+export async function metricsRoutes(app: FastifyInstance, metrics: Metrics): Promise<void> {
+  app.get('/metrics', async function prometheus(_request, reply) {
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+}

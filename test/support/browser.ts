@@ -1,0 +1,38 @@
+// Headless Chromium (Debian's /usr/bin/chromium) driven by playwright-core,
+// and a server whose BASE_URL is the address it listens on, so the browser
+// can follow the links in captured mail. Without Chromium the browser suites
+// skip with the reason printed; with CI=true they are mandatory.
+import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { chromium, type Browser } from 'playwright-core';
+import { startServer, type TestServer } from './latchkey.ts';
+
+export const chromiumPath = '/usr/bin/chromium';
+
+const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+/** `skip` for node:test: false when Chromium is installed, else the printed reason. Throws when CI=true. */
+export function skipUnlessChromium(): false | string {
+  if (existsSync(chromiumPath)) return false;
+  const reason = `${chromiumPath} is missing (apt-get install -y chromium)`;
+  if (process.env.CI === 'true') throw new Error(`CI=true requires Chromium: ${reason}`);
+  return `skipped: ${reason}`;
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** startServer (real SMTP sink, fresh SQLite) listening where its BASE_URL says. */
+export async function startBrowserServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const port = await freePort();
+  return startServer('sqlite', { PORT: String(port), BASE_URL: `http://127.0.0.1:${port}`, ...env });
+}
