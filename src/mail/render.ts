@@ -67,5 +67,17 @@ export function describeDuration(milliseconds: number, locale: Locale = defaultL
   const seconds = Math.max(1, Math.round(milliseconds / 1000));
   const units: [number, string][] = [[86400, 'day'], [3600, 'hour'], [60, 'minute'], [1, 'second']];
   const [size, unit] = units.find(([size]) => seconds % size === 0 && seconds >= size)!;
-  return new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay: 'long' }).format(seconds / size);
+  return durationFormat(locale, unit).format(seconds / size);
+}
+
+// Building an Intl formatter costs tens of microseconds; every message needs one of a dozen.
+const durationFormats = new Map<string, Intl.NumberFormat>();
+function durationFormat(locale: Locale, unit: string): Intl.NumberFormat {
+  const key = `${locale} ${unit}`;
+  let format = durationFormats.get(key);
+  if (format === undefined) {
+    format = new Intl.NumberFormat(locale, { style: 'unit', unit, unitDisplay: 'long' });
+    durationFormats.set(key, format);
+  }
+  return format;
 }

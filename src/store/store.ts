@@ -197,6 +197,11 @@ export class Store {
   async insertOutbox(row: NewOutboxRow): Promise<void> {
     await this.db.insertInto('outbox').values(row).execute();
     // Inside the caller's transaction: PostgreSQL delivers it at commit, never before.
+    await this.#notifyWorkers();
+  }
+
+  /** Wakes LISTENing workers in other processes (PostgreSQL; elsewhere they poll). */
+  async #notifyWorkers(): Promise<void> {
     if (this.capabilities.listen !== undefined) await sql`select pg_notify(${outboxChannel}, '')`.execute(this.db);
   }
 
@@ -230,6 +235,8 @@ export class Store {
     if (ids.length === 0) return;
     await this.db.updateTable('outbox').set({ locked_until: null })
       .where('id', 'in', ids).where('status', '=', 'pending').execute();
+    // Workers in other processes take them now rather than at their next poll.
+    await this.#notifyWorkers();
   }
 
   async markOutboxSent(id: string, now: number): Promise<void> {
@@ -238,17 +245,20 @@ export class Store {
       .where('id', '=', id).execute();
   }
 
+  // The outcome updates touch only a row still pending: a worker whose lease
+  // lapsed must not turn a message another worker has sent back into a failure.
+
   async markOutboxRetry(id: string, nextAttemptAt: number, error: string): Promise<void> {
     await this.db.updateTable('outbox')
       .set((eb) => ({ next_attempt_at: nextAttemptAt, locked_until: null, last_error: error, attempts: eb('attempts', '+', 1) }))
-      .where('id', '=', id).execute();
+      .where('id', '=', id).where('status', '=', 'pending').execute();
   }
 
   /** Failed is final until an operator retries it; the body is kept for that. */
   async markOutboxFailed(id: string, error: string, attempted: boolean): Promise<void> {
     await this.db.updateTable('outbox')
       .set((eb) => ({ status: 'failed', locked_until: null, last_error: error, attempts: attempted ? eb('attempts', '+', 1) : eb.ref('attempts') }))
-      .where('id', '=', id).execute();
+      .where('id', '=', id).where('status', '=', 'pending').execute();
   }
 
   /** Puts failed messages (all of them, or those named) back in the queue, due now. */
