@@ -10,6 +10,7 @@ import { registerRateLimits } from './plugins/rate-limits.ts';
 import { emailRoutes } from './routes/email.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { registerOpenApi } from './routes/openapi.ts';
 import { pageRoutes } from './routes/pages.ts';
 import { passwordRoutes } from './routes/password.ts';
 import { sessionRoutes } from './routes/sessions.ts';
@@ -44,6 +45,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   // Rate limits (API.md "Rate limits") register here, before the routes they guard.
   if (!config.rateLimits.enabled) app.log.warn('RATE_LIMITS=off: every rate limit is disabled; use this for tests and benchmarks only');
   const flowDeps: FlowDeps = { ...deps, limits: await registerRateLimits(app, config) };
+  await registerOpenApi(app, config);
 
   await userRoutes(app, flowDeps);
   await sessionRoutes(app, flowDeps);

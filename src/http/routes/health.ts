@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/store.ts';
 import { sendProblem } from '../problem.ts';
+import { routeSchemas } from '../schemas.ts';
 
 export async function healthRoutes(app: FastifyInstance, store: Store): Promise<void> {
-  app.get('/api/health', async function health(request, reply) {
+  app.get('/api/health', { schema: routeSchemas.health }, async function health(request, reply) {
     try {
       const outbox = await store.outboxStats(Date.now());
       return {

@@ -5,23 +5,23 @@ import { resetPassword } from '../../flows/reset-password.ts';
 import { updatePassword } from '../../flows/update-password.ts';
 import { endpointLimits } from '../plugins/rate-limits.ts';
 import { requireSession } from '../plugins/session.ts';
-import { ResetPasswordBody, ResetRequestBody, UpdatePasswordBody, type Body } from '../schemas.ts';
+import { routeSchemas, type Body, type ResetPasswordBody, type ResetRequestBody, type UpdatePasswordBody } from '../schemas.ts';
 
 // The same body whether or not an account has the address.
 const resetRequested = { message: 'If an account uses this address, a link to reset its password is on its way.' };
 
 export async function passwordRoutes(app: FastifyInstance, deps: FlowDeps): Promise<void> {
-  app.post<{ Body: Body<typeof ResetRequestBody> }>('/api/reset-password-request', { schema: { body: ResetRequestBody }, config: { limits: endpointLimits.resetRequest } }, async function requestReset(request, reply) {
+  app.post<{ Body: Body<typeof ResetRequestBody> }>('/api/reset-password-request', { schema: routeSchemas.resetRequest, config: { limits: endpointLimits.resetRequest } }, async function requestReset(request, reply) {
     await requestPasswordReset(deps, request.body);
     return reply.code(202).send(resetRequested);
   });
 
-  app.post<{ Body: Body<typeof ResetPasswordBody> }>('/api/reset-password', { schema: { body: ResetPasswordBody }, config: { limits: endpointLimits.resetPassword } }, async function reset(request) {
+  app.post<{ Body: Body<typeof ResetPasswordBody> }>('/api/reset-password', { schema: routeSchemas.resetPassword, config: { limits: endpointLimits.resetPassword } }, async function reset(request) {
     await resetPassword(deps, request.body);
     return { message: 'Your password has been changed. You can now log in with it.' };
   });
 
-  app.post<{ Body: Body<typeof UpdatePasswordBody> }>('/api/update-password', { schema: { body: UpdatePasswordBody } }, async function changePassword(request) {
+  app.post<{ Body: Body<typeof UpdatePasswordBody> }>('/api/update-password', { schema: routeSchemas.updatePassword }, async function changePassword(request) {
     await updatePassword(deps, await requireSession(deps, request), request.body);
     return { message: 'Your password has been changed. Your other sessions were signed out.' };
   });
