@@ -1,31 +1,33 @@
 // The log-in/register limit for bench/load.ts: raw argon2id hashes per second
-// with Latchkey's own parameters (src/security/password-hash.ts), as many
-// calls in flight as libuv's thread pool has threads (UV_THREADPOOL_SIZE,
-// default 4), so every core hashes. Prints one JSON line: { rate, threads, seconds }.
-import { argon2, randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
+// with Latchkey's own parameters (src/security/password-hash.ts) on every
+// core: one worker thread per core calling argon2Sync in a loop, nothing else.
+// Prints one JSON line: { rate, threads, seconds }.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { currentParams } from '../src/security/password-hash.ts';
 
-const argon2Async = promisify(argon2);
 const seconds = Number(process.env.ARGON2_SECONDS ?? 5);
-const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+const threads = availableParallelism();
 
-const hash = () => argon2Async('argon2id', {
-  message: Buffer.from('correct horse battery staple'),
-  nonce: randomBytes(16),
-  memory: currentParams.memory,
-  passes: currentParams.passes,
-  parallelism: currentParams.parallelism,
-  tagLength: 32,
-});
+// Each worker hashes until `until` (a performance.timeOrigin-independent Date.now()) and reports its count.
+const workerSource = `
+const { argon2Sync, randomBytes } = require('node:crypto');
+const { parentPort, workerData } = require('node:worker_threads');
+let done = 0;
+while (Date.now() < workerData.until) {
+  argon2Sync('argon2id', { message: Buffer.from('correct horse battery staple'), nonce: randomBytes(16), tagLength: 32, ...workerData.params });
+  done++;
+}
+parentPort.postMessage(done);
+`;
 
-async function run(ms: number): Promise<number> {
-  let done = 0;
-  const end = performance.now() + ms;
-  await Promise.all(Array.from({ length: threads }, async () => {
-    while (performance.now() < end) { await hash(); done++; }
-  }));
-  return done;
+function run(ms: number): Promise<number> {
+  const until = Date.now() + ms;
+  return Promise.all(Array.from({ length: threads }, () => new Promise<number>((resolve, reject) => {
+    const worker = new Worker(workerSource, { eval: true, workerData: { until, params: currentParams } });
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  }))).then((counts) => counts.reduce((a, b) => a + b, 0));
 }
 
 await run(500); // warm-up
