@@ -1,7 +1,7 @@
 // One reset request at a time, end to end: from sending the request to the
 // mail's arrival at a real SMTP server, on SQLite and (when reachable) PostgreSQL.
 // Prints the answer time and the arrival time, median and p95 over the runs.
-import { postgresUnavailable, type DatabaseKind } from '../test/support/databases.ts';
+import { onEachDatabase, type DatabaseKind } from '../test/support/databases.ts';
 import { startServer } from '../test/support/latchkey.ts';
 import { tokenFromLink } from '../test/support/smtp-sink.ts';
 
@@ -39,7 +39,4 @@ async function measure(kind: DatabaseKind): Promise<void> {
   }
 }
 
-await measure('sqlite');
-const reason = await postgresUnavailable();
-if (reason === undefined) await measure('postgres');
-else console.log(`postgres skipped: ${reason}`);
+await onEachDatabase(measure);

@@ -4,7 +4,7 @@
 // Rate limits are off, as API.md allows for benchmarks; RATE_LIMITS=on runs the
 // same classes with every counter in place but set too high to be reached.
 import { createAccount, strongPassword, uniqueEmail, type Account } from '../test/support/accounts.ts';
-import { postgresUnavailable, type DatabaseKind } from '../test/support/databases.ts';
+import { onEachDatabase, type DatabaseKind } from '../test/support/databases.ts';
 import { startServer, type TestServer } from '../test/support/latchkey.ts';
 
 const rounds = Number(process.env.ROUNDS ?? 200);
@@ -65,7 +65,4 @@ async function measure(kind: DatabaseKind): Promise<void> {
   }
 }
 
-await measure('sqlite');
-const reason = await postgresUnavailable();
-if (reason === undefined) await measure('postgres');
-else console.log(`postgres skipped: ${reason}`);
+await onEachDatabase(measure);

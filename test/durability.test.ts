@@ -5,9 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import { loadConfig } from '../src/config.ts';
-import { openStore } from '../src/store/store.ts';
-import { createDatabase, skipUnlessPostgres, type DatabaseKind } from './support/databases.ts';
+import { createDatabase, openTestStore, skipUnlessPostgres, type DatabaseKind } from './support/databases.ts';
 import { request } from './support/latchkey.ts';
 import { SmtpSink } from './support/smtp-sink.ts';
 
@@ -50,7 +48,7 @@ for (const kind of ['sqlite', 'postgres'] as DatabaseKind[]) {
       assert.equal(answer.status, 202);
       // Kill it once the failed attempt is recorded: a kill during an attempt
       // leaves the row leased, and it would come back only when the lease ends.
-      const store = openStore(loadConfig({ DATABASE_URL: database.url }).database);
+      const store = openTestStore(database);
       try {
         while (!(await store.listOutbox()).some((row) => row.attempts > 0)) await new Promise((r) => setTimeout(r, 20));
       } finally {

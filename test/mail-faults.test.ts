@@ -23,8 +23,8 @@ import { MailRenderer } from '../src/mail/render.ts';
 import { smtpTransport } from '../src/mail/transport.ts';
 import { OutboxWorker, type WorkerOptions } from '../src/mail/worker.ts';
 import type { OutboxRow } from '../src/store/schema.ts';
-import { openStore, type Store } from '../src/store/store.ts';
-import { createDatabase, skipUnlessPostgres, type DatabaseKind, type TestDatabase } from './support/databases.ts';
+import type { Store } from '../src/store/store.ts';
+import { createDatabase, openTestStore, skipUnlessPostgres, type DatabaseKind, type TestDatabase } from './support/databases.ts';
 import { FaultSmtp, type Arrival, type Verdict } from './support/fault-smtp.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -154,7 +154,7 @@ for (const kind of kinds) {
 
     before(async () => {
       database = await createDatabase(kind);
-      store = openStore(loadConfig({ DATABASE_URL: database.url }).database);
+      store = openTestStore(database);
       await store.migrate();
     });
     after(async () => {
@@ -496,7 +496,7 @@ describe('a latchkey worker process killed with SIGKILL in the middle of a burst
   for (const kind of kinds) {
     test(`on ${kind}, all 200 arrive after a restart, and only messages in flight at the kill arrive twice`, { skip: skipFor(kind), timeout: 60_000 }, async () => {
       const database = await createDatabase(kind);
-      const store = openStore(loadConfig({ DATABASE_URL: database.url }).database);
+      const store = openTestStore(database);
       // A slow server (an answer 30 ms after each message, five connections) so the kill lands mid-burst.
       const smtp = await new FaultSmtp({ decide: async (): Promise<Verdict> => { await sleep(30); return 'accept'; } }).start();
       const env = { DATABASE_URL: database.url, MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(smtp.port) };
@@ -544,8 +544,7 @@ describe('a latchkey worker process killed with SIGKILL in the middle of a burst
 describe('two workers sharing one PostgreSQL outbox', { skip: postgresSkip }, () => {
   test('1,000 messages through two workers on separate connections: each arrives exactly once and both take part', { timeout: 60_000 }, async () => {
     const database = await createDatabase('postgres');
-    const config = loadConfig({ DATABASE_URL: database.url });
-    const stores = [openStore(config.database), openStore(config.database)];
+    const stores = [openTestStore(database), openTestStore(database)];
     const smtp = await new FaultSmtp().start();
     const workers: RunningWorker[] = [];
     try {
@@ -575,7 +574,7 @@ const execFileAsync = promisify(execFile);
 describe('latchkey outbox commands on a SQLite file', () => {
   test('stats and list --status failed show messages refused with 550; retry ID and retry --all-failed queue them again and the running worker delivers them', { timeout: 60_000 }, async () => {
     const database = await createDatabase('sqlite');
-    const store = openStore(loadConfig({ DATABASE_URL: database.url }).database);
+    const store = openTestStore(database);
     const refused = new Set(['gone-1@example.com', 'gone-2@example.com']);
     const smtp = await new FaultSmtp({
       server: {

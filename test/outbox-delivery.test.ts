@@ -8,8 +8,8 @@ import { MailRenderer } from '../src/mail/render.ts';
 import { smtpTransport } from '../src/mail/transport.ts';
 import { OutboxWorker } from '../src/mail/worker.ts';
 import { loadConfig } from '../src/config.ts';
-import { openStore, type Store } from '../src/store/store.ts';
-import { createDatabase, skipUnlessPostgres, type TestDatabase } from './support/databases.ts';
+import type { Store } from '../src/store/store.ts';
+import { createDatabase, openTestStore, skipUnlessPostgres, type TestDatabase } from './support/databases.ts';
 import { SmtpSink } from './support/smtp-sink.ts';
 
 const renderer = new MailRenderer({ appName: 'Latchkey', baseUrl: new URL('http://accounts.latchkey.test') });
@@ -42,7 +42,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
 
     before(async () => {
       database = await createDatabase(kind);
-      store = openStore(loadConfig({ DATABASE_URL: database.url }).database);
+      store = openTestStore(database);
       await store.migrate();
     });
     after(async () => {

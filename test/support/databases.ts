@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { loadConfig } from '../../src/config.ts';
+import { openStore, type Store } from '../../src/store/store.ts';
 
 export const postgresAdminUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -68,4 +70,17 @@ export async function createDatabase(kind: DatabaseKind): Promise<TestDatabase> 
       await client.end();
     },
   };
+}
+
+/** A store on a test database, opened the way `serve` opens it (from DATABASE_URL). */
+export function openTestStore(database: TestDatabase): Store {
+  return openStore(loadConfig({ DATABASE_URL: database.url }).database);
+}
+
+/** Runs `measure` on SQLite, then on PostgreSQL when it is reachable (benchmarks: a skip is printed, never fatal). */
+export async function onEachDatabase(measure: (kind: DatabaseKind) => Promise<void>): Promise<void> {
+  await measure('sqlite');
+  const reason = await postgresUnavailable();
+  if (reason === undefined) await measure('postgres');
+  else console.log(`postgres skipped: ${reason}`);
 }
