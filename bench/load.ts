@@ -33,6 +33,10 @@ const steadyRate = 1000;
 const drainLimitMs = 60_000;
 const only = process.env.DATABASES?.split(',');
 const profileDir = process.env.PROFILE;
+/** Which scenarios to run (default all): limits, reset, steady, login, register, me, scale. */
+const scenarios = new Set(process.env.SCENARIOS?.split(',') ?? ['limits', 'reset', 'steady', 'login', 'register', 'me', 'scale']);
+/** Extra Node options for the server child only, e.g. to try V8 flags. */
+const serverNodeArgs = process.env.SERVER_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? [];
 const password = 'correct horse battery staple';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const nodeArgs = ['--disable-warning=ExperimentalWarning'];
@@ -169,7 +173,7 @@ class Latchkey {
   static async start(databaseUrl: string, smtpPort: number): Promise<Latchkey> {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const execArgv = profileDir === undefined ? nodeArgs : [...nodeArgs, '--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+    const execArgv = [...nodeArgs, ...serverNodeArgs, ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`])];
     const child = spawn(process.execPath, [...execArgv, 'src/cli.ts', 'serve'], {
       cwd: root,
       stdio: ['ignore', 'inherit', 'inherit'],
@@ -378,43 +382,50 @@ async function measure(kind: DatabaseKind, smtp: Smtp, limits: { argon2: number 
     // Warm-up: every route once under load, mail drained, figures thrown away.
     await resetScenario(kind, db, smtp, server, 'warm-up', baseUsers, undefined, warmup);
 
-    log(await resetScenario(kind, db, smtp, server, 'reset-request, full speed', baseUsers));
-    log(await resetScenario(kind, db, smtp, server, `reset-request, steady ${steadyRate}/s`, baseUsers, steadyRate));
+    if (scenarios.has('reset')) log(await resetScenario(kind, db, smtp, server, 'reset-request, full speed', baseUsers));
+    if (scenarios.has('steady')) log(await resetScenario(kind, db, smtp, server, `reset-request, steady ${steadyRate}/s`, baseUsers, steadyRate));
 
     // Log-in: every request a right password for a seeded, confirmed user.
     const loginBody = () => JSON.stringify({ email: `user${1 + Math.floor(Math.random() * baseUsers)}@example.com`, password });
-    server.sample();
-    const login = await cannon(server.url, { path: '/api/sessions', body: loginBody });
-    log({ database: kind, scenario: 'login', ...figures(login), peakRss: server.peak(), limit: limits.argon2 });
+    if (scenarios.has('login')) {
+      server.sample();
+      const login = await cannon(server.url, { path: '/api/sessions', body: loginBody });
+      log({ database: kind, scenario: 'login', ...figures(login), peakRss: server.peak(), limit: limits.argon2 });
+    }
 
-    // Register: a new address each time (a hash, a user row and a confirmation mail).
-    let smtpBase = await smtp.count();
-    let outboxBase = await outboxCount(db);
-    server.sample();
-    const register = await cannon(server.url, { path: '/api/users', body: () => JSON.stringify({ email: `new${sequence++}-${process.pid}@example.org`, password }) });
-    const registerMail = await drain(db, smtp, smtpBase, outboxBase);
-    log({ database: kind, scenario: 'register', ...figures(register), peakRss: server.peak(), limit: limits.argon2, mailsExpected: registerMail.expected, mailsAfter: registerMail.arrived, drainSeconds: registerMail.seconds });
+    if (scenarios.has('register')) {
+      // A new address each time (a hash, a user row and a confirmation mail).
+      const smtpBase = await smtp.count();
+      const outboxBase = await outboxCount(db);
+      server.sample();
+      const register = await cannon(server.url, { path: '/api/users', body: () => JSON.stringify({ email: `new${sequence++}-${process.pid}@example.org`, password }) });
+      const registerMail = await drain(db, smtp, smtpBase, outboxBase);
+      log({ database: kind, scenario: 'register', ...figures(register), peakRss: server.peak(), limit: limits.argon2, mailsExpected: registerMail.expected, mailsAfter: registerMail.arrived, drainSeconds: registerMail.seconds });
+    }
 
-    // /api/me, a steady probe, while 32 connections log in.
-    const session = await fetch(`${server.url}/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'user1@example.com', password }) });
-    const { token } = await session.json() as { token: string };
-    server.sample();
-    const [me, flood] = await Promise.all([
-      cannon(server.url, { path: '/api/me', method: 'GET', headers: { authorization: `Bearer ${token}` }, connections: 4, overallRate: 200 }),
-      cannon(server.url, { path: '/api/sessions', body: loginBody }),
-    ]);
-    const peak = server.peak();
-    log({ database: kind, scenario: '/api/me (200/s) during login flood', ...figures(me), peakRss: peak });
-    log({ database: kind, scenario: '  the login flood beside it', ...figures(flood), limit: limits.argon2 });
+    if (scenarios.has('me')) {
+      // /api/me, a steady probe, while 32 connections log in.
+      const session = await fetch(`${server.url}/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'user1@example.com', password }) });
+      const { token } = await session.json() as { token: string };
+      server.sample();
+      const [me, flood] = await Promise.all([
+        cannon(server.url, { path: '/api/me', method: 'GET', headers: { authorization: `Bearer ${token}` }, connections: 4, overallRate: 200 }),
+        cannon(server.url, { path: '/api/sessions', body: loginBody }),
+      ]);
+      const peak = server.peak();
+      log({ database: kind, scenario: '/api/me (200/s) during login flood', ...figures(me), peakRss: peak });
+      log({ database: kind, scenario: '  the login flood beside it', ...figures(flood), limit: limits.argon2 });
+    }
 
     // Scale: the same reset-request load with many more users in the table.
-    smtpBase = await smtp.count();
-    outboxBase = await outboxCount(db);
-    const seedStart = performance.now();
-    await db.seed(baseUsers + 1, scaleUsers, hash);
-    const seedSeconds = (performance.now() - seedStart) / 1000;
-    await resetScenario(kind, db, smtp, server, 'warm-up', scaleUsers, undefined, warmup);
-    log(await resetScenario(kind, db, smtp, server, 'reset-request, full speed', scaleUsers));
+    let seedSeconds = 0;
+    if (scenarios.has('scale')) {
+      const seedStart = performance.now();
+      await db.seed(baseUsers + 1, scaleUsers, hash);
+      seedSeconds = (performance.now() - seedStart) / 1000;
+      await resetScenario(kind, db, smtp, server, 'warm-up', scaleUsers, undefined, warmup);
+      log(await resetScenario(kind, db, smtp, server, 'reset-request, full speed', scaleUsers));
+    }
     return { rows, highWater: server.highWater(), seedSeconds };
   } finally {
     await server.stop();
@@ -435,9 +446,11 @@ const perDatabase: Record<string, { highWater: number; seedSeconds: number }> = 
 const skipped: string[] = [];
 let argon2 = 0;
 try {
-  argon2 = await argon2Rate();
-  rows.push({ database: '-', scenario: 'raw argon2id hashes/s (limit)', rps: argon2, p50: NaN, p99: NaN, errors: 0, requests: 0 });
-  rows.push(await bareLimit());
+  if (scenarios.has('limits')) {
+    argon2 = await argon2Rate();
+    rows.push({ database: '-', scenario: 'raw argon2id hashes/s (limit)', rps: argon2, p50: NaN, p99: NaN, errors: 0, requests: 0 });
+    rows.push(await bareLimit());
+  }
   const kinds: DatabaseKind[] = [];
   if (only === undefined || only.includes('sqlite')) kinds.push('sqlite');
   if (only === undefined || only.includes('postgres')) {
@@ -459,14 +472,14 @@ try {
 const ms = (v: number | undefined) => v === undefined || Number.isNaN(v) ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(0);
 const mb = (v: number | undefined) => v === undefined ? '-' : (v / 1048576).toFixed(0);
 const header = ['database', 'scenario', 'users', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'mail during/after/expected', 'drain s', 'delay p50/p99 ms', 'peak RSS MB', 'of limit'];
-const bare = rows.find((r) => r.scenario.startsWith('bare'))!;
+const bare = rows.find((r) => r.scenario.startsWith('bare'));
 const table = rows.map((r) => [
   r.database, r.scenario, r.users === undefined ? '-' : String(r.users), r.rps.toFixed(r.rps < 100 ? 1 : 0), ms(r.p50), ms(r.p99), String(r.errors),
   r.mailsAfter === undefined ? '-' : `${r.mailsDuring ?? '-'}/${r.mailsAfter}/${r.mailsExpected}`,
   r.drainSeconds === undefined ? '-' : r.drainSeconds.toFixed(1),
   r.delayP50 === undefined ? '-' : `${ms(r.delayP50)}/${ms(r.delayP99)}`,
   mb(r.peakRss),
-  r.limit !== undefined ? `${(100 * r.rps / r.limit).toFixed(0)}% argon2` : r.scenario.startsWith('reset') ? `${(100 * r.rps / bare.rps).toFixed(0)}% bare` : '-',
+  r.limit !== undefined && r.limit > 0 ? `${(100 * r.rps / r.limit).toFixed(0)}% argon2` : r.scenario.startsWith('reset') && bare !== undefined ? `${(100 * r.rps / bare.rps).toFixed(0)}% bare` : '-',
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
 const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;

@@ -8,6 +8,7 @@ import { devMailboxTransport, smtpTransport, type MailTransport } from './mail/t
 import { OutboxWorker } from './mail/worker.ts';
 import { buildServer } from './http/server.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { RequestPressure } from './request-pressure.ts';
 import { openStore, type Store } from './store/store.ts';
 
 export type Mail = {
@@ -20,13 +21,14 @@ export type Mail = {
 type Log = (event: Record<string, unknown>, message: string) => void;
 
 /** The mail side for a store: transport (SMTP, or the dev mailbox with no MAIL_SERVER), renderer and worker. */
-export function createMail(config: Config, store: Store, metrics: Metrics, log?: Log): Mail {
+export function createMail(config: Config, store: Store, metrics: Metrics, log?: Log, busy?: () => boolean): Mail {
   const devMailbox = config.smtp === undefined ? new DevMailbox() : undefined;
   const transport = config.smtp === undefined ? devMailboxTransport(devMailbox!) : smtpTransport(config.smtp);
   const renderer = new MailRenderer(config);
   const worker = new OutboxWorker(store, transport, renderer, {
     sender: config.mailSender,
     log,
+    busy,
     count: (kind, outcome) => metrics.mailDeliveries.inc({ kind, outcome }),
   });
   return { outbox: new Outbox(config.baseUrl.hostname), transport, worker, devMailbox };
@@ -47,8 +49,10 @@ export async function serve(config: Config): Promise<Running> {
   await store.migrate();
   const metrics = createMetrics();
   let app: FastifyInstance | undefined;
-  const mail = createMail(config, store, metrics, (event, message) => app?.log.info(event, message));
+  let pressure: RequestPressure | undefined;
+  const mail = createMail(config, store, metrics, (event, message) => app?.log.info(event, message), () => pressure?.busy ?? false);
   app = await buildServer({ store, outbox: mail.outbox, config, metrics, devMailbox: mail.devMailbox });
+  pressure = new RequestPressure(app.server);
   const address = await app.listen({ port: config.port, host: config.host });
   await mail.worker.start(mail.outbox);
   return {
@@ -58,6 +62,7 @@ export async function serve(config: Config): Promise<Running> {
     address,
     async stop() {
       await app.close();
+      pressure.stop();
       await mail.worker.stop();
       mail.transport.close();
       await store.close();

@@ -19,10 +19,10 @@ async function enqueue(store: Store, to: string): Promise<void> {
   await store.transaction((tx) => outbox.enqueue(tx, { kind: 'password_changed', to, params: { name: null } }));
 }
 
-async function startWorker(store: Store, port: number): Promise<{ worker: OutboxWorker; close(): Promise<void> }> {
+async function startWorker(store: Store, port: number, busy?: () => boolean): Promise<{ worker: OutboxWorker; close(): Promise<void> }> {
   const config = loadConfig({ MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(port) });
   const transport = smtpTransport(config.smtp!);
-  const worker = new OutboxWorker(store, transport, renderer, { sender: 'Latchkey <no-reply@latchkey.test>', retryBaseMs: 50, pollMs: 20, log: process.env.DEBUG_WORKER ? (e, m) => console.log(m, e) : undefined });
+  const worker = new OutboxWorker(store, transport, renderer, { sender: 'Latchkey <no-reply@latchkey.test>', retryBaseMs: 50, pollMs: 20, busy, log: process.env.DEBUG_WORKER ? (e, m) => console.log(m, e) : undefined });
   await worker.start(outbox);
   return { worker, close: async () => { await worker.stop(); transport.close(); } };
 }
@@ -70,6 +70,34 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         const row = (await store.listOutbox()).find((r) => r.recipient === 'busy@example.com')!;
         assert.equal(row.attempts, 3);
         assert.equal(sink.to('busy@example.com').length, 1);
+      } finally {
+        await close();
+        await sink.stop();
+      }
+    });
+
+    test('while requests have the process saturated, at most two messages are in flight; after, the pool is used in full', async () => {
+      let open = 0;
+      let most = 0;
+      const sink = await new SmtpSink({
+        onRcptTo(_address, _session, callback) {
+          open += 1;
+          most = Math.max(most, open);
+          // Held a while, so messages in flight at once overlap here.
+          setTimeout(() => { open -= 1; callback(); }, 60);
+        },
+      }).start();
+      let busy = true;
+      const { close } = await startWorker(store, sink.port, () => busy);
+      try {
+        for (let i = 0; i < 10; i++) await enqueue(store, `rush${i}@example.com`);
+        await until(async () => sink.received.length >= 10);
+        assert.ok(most <= 2, `${most} in flight while busy`);
+        busy = false;
+        most = 0;
+        for (let i = 0; i < 10; i++) await enqueue(store, `calm${i}@example.com`);
+        await until(async () => sink.received.length >= 20);
+        assert.ok(most > 2, `only ${most} in flight when not busy`);
       } finally {
         await close();
         await sink.stop();

@@ -16,20 +16,22 @@ export async function requestPasswordReset(deps: FlowDeps, input: RequestPasswor
   const resetUrl = check.linkTarget('reset_url', input.reset_url, config);
   check.done();
 
+  // Looked up outside any transaction: an unknown address costs one read, and
+  // a known one a single write of token and mail together (Store.issueToken).
+  const user = await store.findUserByEmail(email!.canonical);
+  if (user === undefined) return;
   const now = Date.now();
-  await store.transaction(async (tx) => {
-    const user = await tx.findUserByEmail(email!.canonical);
-    if (user === undefined) return;
-    await tx.voidTokens(user.id, ['reset'], now);
-    const { token, hash } = newToken();
-    const expiresAt = now + config.resetTokenTtl * 1000;
-    await tx.insertToken({ token_hash: hash, user_id: user.id, purpose: 'reset', new_email: null, created_at: now, expires_at: expiresAt });
-    await outbox.enqueue(tx, {
+  const { token, hash } = newToken();
+  const expiresAt = now + config.resetTokenTtl * 1000;
+  await store.issueToken(
+    { token_hash: hash, user_id: user.id, purpose: 'reset', new_email: null, created_at: now, expires_at: expiresAt },
+    ['reset'],
+    outbox.row({
       kind: 'reset_password',
       to: user.email,
       params: { name: user.name, link: linkWithToken(config, '/reset-password', token, resetUrl), expires_at: new Date(expiresAt).toISOString(), locale: user.locale },
       expiresAt,
-    }, now);
-  });
+    }, now),
+  );
   outbox.wake();
 }

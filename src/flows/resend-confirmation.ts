@@ -13,23 +13,25 @@ export async function resendConfirmation(deps: FlowDeps, input: ResendConfirmati
   const confirmUrl = check.linkTarget('confirm_url', input.confirm_url, deps.config);
   check.done();
 
-  const now = Date.now();
-  await deps.store.transaction(async (tx) => {
-    const user = await tx.findUserByEmail(email!.canonical);
-    if (user !== undefined && user.confirmed_at === null) await issueConfirmation(deps, tx, user, confirmUrl, now);
-  });
+  // As for reset requests: one read for an unknown address, one write for a known one.
+  const user = await deps.store.findUserByEmail(email!.canonical);
+  if (user === undefined || user.confirmed_at !== null) return;
+  await issueConfirmation(deps, deps.store, user, confirmUrl, Date.now());
   deps.outbox.wake();
 }
 
-/** A confirm token and its mail, in the caller's transaction. */
-export async function issueConfirmation(deps: FlowDeps, tx: Store, user: Pick<User, 'id' | 'email' | 'name' | 'locale'>, confirmUrl: string | undefined, now: number): Promise<void> {
+/** A confirm token and its mail (older confirm links stay valid), in the caller's transaction if it has one. */
+export async function issueConfirmation(deps: FlowDeps, store: Store, user: Pick<User, 'id' | 'email' | 'name' | 'locale'>, confirmUrl: string | undefined, now: number): Promise<void> {
   const { token, hash } = newToken();
   const expiresAt = now + deps.config.confirmTokenTtl * 1000;
-  await tx.insertToken({ token_hash: hash, user_id: user.id, purpose: 'confirm', new_email: null, created_at: now, expires_at: expiresAt });
-  await deps.outbox.enqueue(tx, {
-    kind: 'confirm',
-    to: user.email,
-    params: { name: user.name, link: linkWithToken(deps.config, '/confirm', token, confirmUrl), expires_at: new Date(expiresAt).toISOString(), locale: user.locale },
-    expiresAt,
-  }, now);
+  await store.issueToken(
+    { token_hash: hash, user_id: user.id, purpose: 'confirm', new_email: null, created_at: now, expires_at: expiresAt },
+    [],
+    deps.outbox.row({
+      kind: 'confirm',
+      to: user.email,
+      params: { name: user.name, link: linkWithToken(deps.config, '/confirm', token, confirmUrl), expires_at: new Date(expiresAt).toISOString(), locale: user.locale },
+      expiresAt,
+    }, now),
+  );
 }

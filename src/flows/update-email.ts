@@ -29,16 +29,18 @@ export async function updateEmail(deps: FlowDeps, session: Authenticated, input:
     if (holder !== undefined) {
       await outbox.enqueue(tx, { kind: 'email_in_use', to: holder.email, params: { name: holder.name, locale: holder.locale } }, now);
     } else {
-      await tx.voidTokens(user.id, ['email_change'], now);
       const { token, hash } = newToken();
       const expiresAt = now + config.confirmTokenTtl * 1000;
-      await tx.insertToken({ token_hash: hash, user_id: user.id, purpose: 'email_change', new_email: newEmail!.display, created_at: now, expires_at: expiresAt });
-      await outbox.enqueue(tx, {
-        kind: 'email_change_confirm',
-        to: newEmail!.display,
-        params: { name: user.name, link: linkWithToken(config, '/confirm-email', token), expires_at: new Date(expiresAt).toISOString(), new_email: newEmail!.display, locale: user.locale },
-        expiresAt,
-      }, now);
+      await tx.issueToken(
+        { token_hash: hash, user_id: user.id, purpose: 'email_change', new_email: newEmail!.display, created_at: now, expires_at: expiresAt },
+        ['email_change'],
+        outbox.row({
+          kind: 'email_change_confirm',
+          to: newEmail!.display,
+          params: { name: user.name, link: linkWithToken(config, '/confirm-email', token), expires_at: new Date(expiresAt).toISOString(), new_email: newEmail!.display, locale: user.locale },
+          expiresAt,
+        }, now),
+      );
     }
     // Sent either way, so the old address learns nothing about who holds the new one.
     await outbox.enqueue(tx, { kind: 'email_change_notice', to: user.email, params: { name: user.name, new_email: newEmail!.display, locale: user.locale } }, now);

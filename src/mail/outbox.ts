@@ -2,6 +2,7 @@
 // as the token it carries, so a request answered 202 has its mail on disk.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { NewOutboxRow } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { Message } from './messages.ts';
 
@@ -15,8 +16,13 @@ export class Outbox {
 
   /** Call inside the flow's transaction. */
   async enqueue(tx: Store, message: Message, now = Date.now()): Promise<void> {
+    await tx.insertOutbox(this.row(message, now));
+  }
+
+  /** The outbox row for a message, for a store write that queues it (Store.issueToken). */
+  row(message: Message, now = Date.now()): NewOutboxRow {
     const id = randomUUID();
-    await tx.insertOutbox({
+    return {
       id,
       kind: message.kind,
       recipient: message.to,
@@ -31,7 +37,7 @@ export class Outbox {
       expires_at: message.expiresAt ?? null,
       created_at: now,
       sent_at: null,
-    });
+    };
   }
 
   /** Call after the transaction commits: an in-process worker sends at once instead of at its next poll. */

@@ -20,6 +20,13 @@ export type WorkerOptions = {
    * while the next batch is claimed and rendered.
    */
   concurrency?: number;
+  /**
+   * True while request handling has the process saturated: then only
+   * `busyConcurrency` messages are in flight, so answers keep their speed and
+   * the outbox holds the rest until the rush is over.
+   */
+  busy?: () => boolean;
+  busyConcurrency?: number;
   /** How long a claimed row stays with this worker unless renewed; a dead worker's rows return after it. */
   leaseMs?: number;
   /** Fallback poll, for retries coming due and mail committed where no wake-up reaches. */
@@ -43,6 +50,9 @@ export class OutboxWorker {
   readonly #inFlight = new Map<string, Promise<void>>();
   /** In flight when stop() gave their leases back: their outcome is no longer this worker's to record. */
   readonly #released = new Set<string>();
+  /** Sent, waiting for the next write that records them (#markSent). */
+  #sent: { id: string; done: () => void; failed: (error: unknown) => void }[] = [];
+  #recordingSent = false;
   #running = false;
   #loop: Promise<void> | undefined;
   #wakeUp: (() => void) | undefined;
@@ -56,6 +66,8 @@ export class OutboxWorker {
     this.#options = {
       sender: options.sender,
       concurrency: options.concurrency ?? 32,
+      busy: options.busy ?? (() => false),
+      busyConcurrency: options.busyConcurrency ?? 2,
       leaseMs: options.leaseMs ?? 15_000,
       pollMs: options.pollMs ?? 1_000,
       maxAgeMs: options.maxAgeMs ?? 3 * 86_400_000,
@@ -115,10 +127,10 @@ export class OutboxWorker {
     // Claims in batches: once half the slots are free, one claim fills them
     // all, while the other half keeps the transport's connections busy. A
     // claim for each message as it finishes cost a query per message.
-    const batch = Math.ceil(this.#options.concurrency / 2);
     while (this.#running) {
-      const room = this.#options.concurrency - this.#inFlight.size;
-      const claiming = room >= batch;
+      const concurrency = this.#options.busy() ? this.#options.busyConcurrency : this.#options.concurrency;
+      const room = concurrency - this.#inFlight.size;
+      const claiming = room >= Math.ceil(concurrency / 2);
       let claimed = 0;
       this.#pendingWake = false;
       if (claiming) {
@@ -162,6 +174,35 @@ export class OutboxWorker {
     }).finally(() => { this.#wakeUp = undefined; });
   }
 
+  /**
+   * Records a sent message together with the others sent while the previous
+   * write was under way: one UPDATE (and one commit) for many messages rather
+   * than one each. Resolves once the row says sent, so the lease covers it
+   * until then; a crash before that sends it again (at least once, as ever).
+   */
+  #markSent(id: string): Promise<void> {
+    return new Promise<void>((done, failed) => {
+      this.#sent.push({ id, done, failed });
+      if (!this.#recordingSent) void this.#recordSent();
+    });
+  }
+
+  async #recordSent(): Promise<void> {
+    this.#recordingSent = true;
+    // Let the sends finishing in this turn of the event loop join the first write.
+    await new Promise(setImmediate);
+    while (this.#sent.length > 0) {
+      const batch = this.#sent.splice(0);
+      try {
+        await this.#store.markOutboxSent(batch.map((s) => s.id), Date.now());
+        for (const s of batch) s.done();
+      } catch (error) {
+        for (const s of batch) s.failed(error);
+      }
+    }
+    this.#recordingSent = false;
+  }
+
   #renewLeases(): void {
     const ids = [...this.#inFlight.keys()].filter((id) => !this.#released.has(id));
     this.#store.extendOutboxLease(ids, Date.now() + this.#options.leaseMs)
@@ -185,7 +226,7 @@ export class OutboxWorker {
         messageId: row.message_id,
         date: new Date(now),
       });
-      await this.#store.markOutboxSent(row.id, Date.now());
+      await this.#markSent(row.id);
       this.#record(row, 'sent', 'mail sent', { answer });
     } catch (error) {
       const summary = errorSummary(error);

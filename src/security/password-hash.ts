@@ -10,6 +10,7 @@ import { Piscina } from 'piscina';
 const pool = new Piscina<Argon2Parameters, Uint8Array>({
   filename: new URL('./argon2-worker.ts', import.meta.url).href,
   maxThreads: availableParallelism(),
+  minThreads: 0,
   // Idle threads end, so a process that is done hashing (tests, CLI commands) can exit.
   idleTimeout: 1_000,
 });

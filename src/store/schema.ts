@@ -68,6 +68,8 @@ export interface Database {
 export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
 export type Token = Selectable<TokensTable>;
+/** A token as issued: not yet spent. */
+export type NewToken = Omit<Token, 'spent_at'>;
 export type Session = Selectable<SessionsTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type NewOutboxRow = Insertable<OutboxTable>;
