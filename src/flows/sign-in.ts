@@ -32,7 +32,7 @@ export async function signIn(deps: FlowDeps, input: SignInInput): Promise<Signed
 
   const password = normalizePassword(input.password);
   const user = await store.findUserByEmail(address);
-  const verification = await verifyPassword(user?.password_hash ?? (await dummyHash), password);
+  const verification = await verifyPassword(user?.password_hash ?? dummyHash, password);
   if (user === undefined || !verification.ok) throw new AppError('invalid_credentials');
   await deps.limits.loginFailures.giveBack(address);
   if (user.confirmed_at === null) throw new AppError('email_not_confirmed');

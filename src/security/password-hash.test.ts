@@ -1,8 +1,9 @@
 // API.md "Passwords": argon2id with OWASP parameters at least, stored as a PHC
 // string, and older parameters recognised so login can upgrade them.
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { currentParams, hashPassword, verifyPassword } from './password-hash.ts';
+import { currentParams, dummyHash, hashPassword, verifyPassword } from './password-hash.ts';
 
 const phc = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
 const weak = { memory: 8192, passes: 1, parallelism: 1 };
@@ -35,6 +36,29 @@ describe('hashPassword', () => {
   test('the hash does not contain the password', async () => {
     const hash = await hashPassword('plainly-visible');
     assert.ok(!hash.includes('plainly-visible'));
+  });
+});
+
+describe('hashing threads', () => {
+  test('run at a lower priority than the event loop (Linux: a thread\'s nice value is its own)', { skip: existsSync('/proc/self/task') ? false : 'no /proc here' }, async () => {
+    await Promise.all([hashPassword('a'), hashPassword('b')]);
+    const nice = (task: string) => {
+      const stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const threads = readdirSync('/proc/self/task').map((task) => ({ name: readFileSync(`/proc/self/task/${task}/comm`, 'utf8').trim(), nice: nice(task) }));
+    assert.equal(threads.find((t) => t.name === 'MainThread')?.nice, 0);
+    const hashing = threads.filter((t) => t.name === 'WorkerThread');
+    assert.ok(hashing.length > 0);
+    for (const t of hashing) assert.equal(t.nice, 10);
+  });
+});
+
+describe('dummyHash', () => {
+  test('is shaped like a real hash with the current parameters (so verifying it costs a full hash) and matches no password', async () => {
+    assert.match(dummyHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
+    assert.equal((await hashPassword('x')).length, dummyHash.length);
+    assert.deepEqual(await verifyPassword(dummyHash, ''), { ok: false, needsRehash: false });
   });
 });
 

@@ -27,8 +27,12 @@ const tagLength = 32;
 export async function hashPassword(password: string, params: Argon2Params = currentParams): Promise<string> {
   const salt = randomBytes(saltLength);
   const tag = await derive(password, salt, params, tagLength);
-  const b64 = (b: Buffer) => b.toString('base64').replace(/=+$/, '');
-  return `$argon2id$v=19$m=${params.memory},t=${params.passes},p=${params.parallelism}$${b64(salt)}$${b64(tag)}`;
+  return `$argon2id$v=19$m=${params.memory},t=${params.passes},p=${params.parallelism}$${phcBase64(salt)}$${phcBase64(tag)}`;
+}
+
+/** PHC strings use base64 without padding. */
+function phcBase64(bytes: Buffer): string {
+  return bytes.toString('base64').replace(/=+$/, '');
 }
 
 export type Verification = { ok: boolean; needsRehash: boolean };
@@ -42,8 +46,13 @@ export async function verifyPassword(stored: string, password: string): Promise<
   return { ok, needsRehash };
 }
 
-/** A real hash of a throwaway password, so unknown-account log-ins cost a real verification. */
-export const dummyHash: Promise<string> = hashPassword(randomBytes(16).toString('hex'));
+/**
+ * A hash no password matches, with the current parameters, so an unknown
+ * account's log-in costs a real verification. Random salt and tag make a
+ * well-formed PHC string without hashing at start-up (which would start a
+ * hashing thread, and its memory, in every process).
+ */
+export const dummyHash = `$argon2id$v=19$m=${currentParams.memory},t=${currentParams.passes},p=${currentParams.parallelism}$${phcBase64(randomBytes(saltLength))}$${phcBase64(randomBytes(tagLength))}`;
 
 async function derive(password: string, nonce: Buffer, params: Argon2Params, length: number): Promise<Buffer> {
   const tag = await pool.run({
