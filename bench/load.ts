@@ -6,12 +6,18 @@
 // Prints one table and writes bench/results/load-<time>.json. See BENCHMARKS.md.
 //
 //   DURATION=15 SCALE_USERS=1000000 DATABASES=sqlite,postgres PROFILE=dir \
+//     SCENARIOS=limits,reset,steady,login,register,me,scale SERVER_NODE_ARGS='…' \
 //     node --disable-warning=ExperimentalWarning bench/load.ts
 //
 // DURATION: seconds per scenario; SCALE_USERS: the large database of the scale
-// scenario; PROFILE: write a --cpu-prof of each server child to that directory.
+// scenario; PROFILE: write a --cpu-prof of each server child to that directory;
+// SCENARIOS: run only these (default all); SERVER_NODE_ARGS: extra Node
+// options for the server child (to try V8 flags). Full-speed loads are
+// autocannon's; the steady ones (1,000 resets a second, the /api/me probe) are
+// paced evenly by paced() below.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import http from 'node:http';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -249,7 +255,6 @@ type Load = {
   body?: () => string;
   headers?: Record<string, string>;
   connections?: number;
-  overallRate?: number;
   seconds?: number;
 };
 
@@ -259,7 +264,6 @@ function cannon(url: string, load: Load): Promise<autocannon.Result> {
     url,
     connections: load.connections ?? connections,
     duration: load.seconds ?? duration,
-    ...(load.overallRate === undefined ? {} : { overallRate: load.overallRate }),
     requests: [{
       method: load.method ?? 'POST',
       path: load.path,
@@ -277,6 +281,49 @@ function figures(result: autocannon.Result): Pick<Row, 'rps' | 'p50' | 'p99' | '
     errors: result.non2xx + result.errors + result.timeouts,
     requests: result.requests.total,
   };
+}
+
+/**
+ * Requests at an even pace, `rate` a second, on up to `connections` keep-alive
+ * connections. (autocannon's rate limit sends each connection's quota for the
+ * second back to back at the start of the second: a burst, then silence.)
+ * Latency is from the moment a request was due, so waiting for a free
+ * connection counts.
+ */
+async function paced(url: string, load: Load & { rate: number }): Promise<Pick<Row, 'rps' | 'p50' | 'p99' | 'errors' | 'requests'>> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: load.connections ?? connections });
+  const latencies: number[] = [];
+  let errors = 0;
+  const one = () => new Promise<void>((resolve) => {
+    const due = performance.now();
+    const request = http.request(`${url}${load.path}`, { method: load.method ?? 'POST', agent, headers: { 'content-type': 'application/json', ...load.headers } }, (response) => {
+      response.resume();
+      response.on('end', () => {
+        latencies.push(performance.now() - due);
+        if ((response.statusCode ?? 500) >= 300) errors += 1;
+        resolve();
+      });
+    });
+    request.on('error', () => { errors += 1; resolve(); });
+    request.end(load.body?.());
+  });
+  const inFlight = new Set<Promise<void>>();
+  const start = performance.now();
+  const end = start + (load.seconds ?? duration) * 1000;
+  let sent = 0;
+  while (performance.now() < end) {
+    const due = Math.floor((performance.now() - start) * load.rate / 1000);
+    for (; sent < due; sent++) {
+      const request = one();
+      inFlight.add(request);
+      void request.then(() => inFlight.delete(request));
+    }
+    await sleep(1);
+  }
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - start) / 1000;
+  agent.destroy();
+  return { rps: latencies.length / elapsed, p50: quantile(latencies, 0.5)!, p99: quantile(latencies, 0.99)!, errors, requests: latencies.length };
 }
 
 let sequence = 0;
@@ -315,13 +362,14 @@ async function drain(db: Db, smtp: Smtp, smtpBase: number, outboxBase: number): 
 }
 
 /** Reset requests, half known and half unknown: load figures, mail during and after, request-to-arrival delay, peak RSS. */
-async function resetScenario(kind: DatabaseKind, db: Db, smtp: Smtp, server: Latchkey, scenario: string, users: number, overallRate?: number, seconds?: number): Promise<Row> {
+async function resetScenario(kind: DatabaseKind, db: Db, smtp: Smtp, server: Latchkey, scenario: string, users: number, rate?: number, seconds?: number): Promise<Row> {
   await smtp.arrivals(); // forget earlier arrivals
   const smtpBase = await smtp.count();
   const outboxBase = await outboxCount(db);
   const since = Date.now();
   server.sample();
-  const result = await cannon(server.url, { path: '/api/reset-password-request', body: knownOrUnknown(users), ...(overallRate === undefined ? {} : { overallRate }), ...(seconds === undefined ? {} : { seconds }) });
+  const load = { path: '/api/reset-password-request', body: knownOrUnknown(users), ...(seconds === undefined ? {} : { seconds }) };
+  const measured = rate === undefined ? figures(await cannon(server.url, load)) : await paced(server.url, { ...load, rate });
   const during = (await smtp.count()) - smtpBase;
   const drained = await drain(db, smtp, smtpBase, outboxBase);
   const peakRss = server.peak();
@@ -338,7 +386,7 @@ async function resetScenario(kind: DatabaseKind, db: Db, smtp: Smtp, server: Lat
   const statuses = await db.all(`select status, count(*) as n from outbox where created_at >= ${since} group by status`);
   const notSent = statuses.filter((s) => s.status !== 'sent').map((s) => `${String(s.status)} ${String(s.n)}`);
   return {
-    database: kind, scenario, users, ...figures(result),
+    database: kind, scenario, users, ...measured,
     mailsDuring: during, mailsAfter: drained.arrived - during, mailsExpected: drained.expected, drainSeconds: drained.seconds,
     delayP50: quantile(delays, 0.5), delayP99: quantile(delays, 0.99), peakRss,
     ...(notSent.length === 0 ? {} : { note: `not sent: ${notSent.join(', ')}` }),
@@ -409,11 +457,11 @@ async function measure(kind: DatabaseKind, smtp: Smtp, limits: { argon2: number 
       const { token } = await session.json() as { token: string };
       server.sample();
       const [me, flood] = await Promise.all([
-        cannon(server.url, { path: '/api/me', method: 'GET', headers: { authorization: `Bearer ${token}` }, connections: 4, overallRate: 200 }),
+        paced(server.url, { path: '/api/me', method: 'GET', headers: { authorization: `Bearer ${token}` }, connections: 4, rate: 200 }),
         cannon(server.url, { path: '/api/sessions', body: loginBody }),
       ]);
       const peak = server.peak();
-      log({ database: kind, scenario: '/api/me (200/s) during login flood', ...figures(me), peakRss: peak });
+      log({ database: kind, scenario: '/api/me (200/s) during login flood', ...me, peakRss: peak });
       log({ database: kind, scenario: '  the login flood beside it', ...figures(flood), limit: limits.argon2 });
     }
 
