@@ -108,6 +108,25 @@ describe('SQLite group commit', () => {
   }));
 });
 
+describe('PostgreSQL NOTIFY for workers elsewhere', { skip: await skipUnlessPostgres() }, () => {
+  test('a burst of mail is announced a few times, not once per message, and the last message is announced after it commits', () => withStore('postgres', async (store, database) => {
+    const listener = new pg.Client({ connectionString: database.url });
+    await listener.connect();
+    const heard: number[] = [];
+    listener.on('notification', () => heard.push(performance.now()));
+    await listener.query('listen latchkey_outbox');
+    try {
+      for (let i = 0; i < 40; i++) await store.insertOutbox(mail(`burst${i}@example.com`));
+      const lastCommit = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.ok(heard.length >= 1 && heard.length < 40, `${heard.length} notifications for 40 messages`);
+      assert.ok(heard.at(-1)! >= lastCommit, 'no notification after the last message committed');
+    } finally {
+      await listener.end();
+    }
+  }));
+});
+
 describe('PostgreSQL prepared statements', { skip: await skipUnlessPostgres() }, () => {
   test('a table changed under a prepared `select *` (a migration from another instance) is prepared again, not an error', () => withStore('postgres', async (store, database) => {
     await addUser(store, 'u1');
