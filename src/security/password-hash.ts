@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 
 const pool = new Piscina<Argon2Parameters, Uint8Array>({
-  filename: new URL('./argon2-worker.ts', import.meta.url).href,
+  filename: new URL('./argon2-worker.js', import.meta.url).href,
   maxThreads: availableParallelism(),
   minThreads: 0,
   // Idle threads end, so a process that is done hashing (tests, CLI commands) can exit.
