@@ -18,8 +18,12 @@ type Strings = typeof en;
 
 const screenshotsDir = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
 
+// At the top level, not inside describe(): a describe callback that throws is
+// printed as ✖ but does not fail the run (Node 24.9), and with CI=true a
+// missing Chromium must fail it.
+const skip = skipUnlessChromium();
+
 describe('the pages in headless Chromium', () => {
-  const skip = skipUnlessChromium();
   let browser: Browser;
   let server: TestServer;
 
