@@ -1,7 +1,7 @@
 // Tells the in-process outbox worker when request handling has the event loop
 // saturated, so mail steps aside: answers come first, and the mail, durable in
 // the outbox, catches up once the rush is over (issue 6: at full load the
-// worker's rendering and SMTP took ~13% (SQLite) to 17% (PostgreSQL) of the
+// worker's rendering and SMTP took ~13% (SQLite) to 21% (PostgreSQL) of the
 // request rate while delivering only a trickle).
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { Server } from 'node:http';
