@@ -66,10 +66,11 @@ for (const kind of ['sqlite', 'postgres'] as DatabaseKind[]) {
 
     test('the live-token index holds unspent tokens only, and voiding uses it', () => withStore(kind, async (store) => {
       await addUser(store, 'u1');
-      const plan = kind === 'sqlite'
-        ? (await sql<{ detail: string }>`explain query plan update tokens set spent_at = 1 where user_id = 'u1' and purpose in ('reset') and spent_at is null`.execute(store.db)).rows.map((r) => r.detail).join('\n')
-        : (await sql<{ 'QUERY PLAN': string }>`explain update tokens set spent_at = 1 where user_id = 'u1' and purpose in ('reset') and spent_at is null`.execute(store.db)).rows.map((r) => r['QUERY PLAN']).join('\n');
-      if (kind === 'sqlite') assert.match(plan, /tokens_live_user_id_purpose/);
+      // PostgreSQL's planner picks by table statistics (a near-empty table is scanned), so the plan is checked on SQLite only.
+      if (kind === 'sqlite') {
+        const plan = await sql<{ detail: string }>`explain query plan update tokens set spent_at = 1 where user_id = 'u1' and purpose in ('reset') and spent_at is null`.execute(store.db);
+        assert.match(plan.rows.map((r) => r.detail).join('\n'), /tokens_live_user_id_purpose/);
+      }
       const indexes = kind === 'sqlite'
         ? (await sql<{ sql: string }>`select sql from sqlite_master where type = 'index' and tbl_name = 'tokens' and sql is not null`.execute(store.db)).rows.map((r) => r.sql)
         : (await sql<{ sql: string }>`select indexdef as sql from pg_indexes where tablename = 'tokens' and indexname like 'tokens_%user%'`.execute(store.db)).rows.map((r) => r.sql);
