@@ -24,7 +24,7 @@ import { smtpTransport } from '../src/mail/transport.ts';
 import { OutboxWorker, type WorkerOptions } from '../src/mail/worker.ts';
 import type { OutboxRow } from '../src/store/schema.ts';
 import type { Store } from '../src/store/store.ts';
-import { createDatabase, openTestStore, skipUnlessPostgres, type DatabaseKind, type TestDatabase } from './support/databases.ts';
+import { createDatabase, migratedTestStore, openTestStore, skipUnlessPostgres, type DatabaseKind } from './support/databases.ts';
 import { FaultSmtp, type Arrival, type Verdict } from './support/fault-smtp.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -149,18 +149,13 @@ const refuse = (code: number, message: string) => Object.assign(new Error(messag
 
 for (const kind of kinds) {
   describe(`mail delivery faults on ${kind}`, { skip: skipFor(kind) }, () => {
-    let database: TestDatabase;
     let store: Store;
+    let close: (() => Promise<void>) | undefined;
 
     before(async () => {
-      database = await createDatabase(kind);
-      store = openTestStore(database);
-      await store.migrate();
+      ({ store, close } = await migratedTestStore(kind));
     });
-    after(async () => {
-      await store?.close();
-      await database?.drop();
-    });
+    after(() => close?.());
 
     test('a burst of 50 enqueued while the SMTP server is down is retried with backoff and every message arrives once it is up', { timeout: 30_000 }, async () => {
       const port = await freePort();

@@ -9,7 +9,7 @@ import { smtpTransport } from '../src/mail/transport.ts';
 import { OutboxWorker } from '../src/mail/worker.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Store } from '../src/store/store.ts';
-import { createDatabase, openTestStore, skipUnlessPostgres, type TestDatabase } from './support/databases.ts';
+import { migratedTestStore, skipUnlessPostgres } from './support/databases.ts';
 import { SmtpSink } from './support/smtp-sink.ts';
 
 const renderer = new MailRenderer({ appName: 'Latchkey', baseUrl: new URL('http://accounts.latchkey.test') });
@@ -37,18 +37,13 @@ async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Pro
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe(`outbox delivery on ${kind}`, { skip: kind === 'postgres' ? await skipUnlessPostgres() : false }, () => {
-    let database: TestDatabase;
     let store: Store;
+    let close: (() => Promise<void>) | undefined;
 
     before(async () => {
-      database = await createDatabase(kind);
-      store = openTestStore(database);
-      await store.migrate();
+      ({ store, close } = await migratedTestStore(kind));
     });
-    after(async () => {
-      await store.close();
-      await database.drop();
-    });
+    after(() => close?.());
 
     test('a 451 is temporary: the message is retried and arrives', async () => {
       let refusals = 0;

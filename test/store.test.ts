@@ -8,19 +8,16 @@ import pg from 'pg';
 import { Outbox } from '../src/mail/outbox.ts';
 import type { NewToken } from '../src/store/schema.ts';
 import type { Store } from '../src/store/store.ts';
-import { createDatabase, openTestStore, skipUnlessPostgres, type DatabaseKind, type TestDatabase } from './support/databases.ts';
+import { migratedTestStore, skipUnlessPostgres, type DatabaseKind, type TestDatabase } from './support/databases.ts';
 
 const outbox = new Outbox('latchkey.test');
 
 async function withStore(kind: DatabaseKind, fn: (store: Store, database: TestDatabase) => Promise<void>): Promise<void> {
-  const database = await createDatabase(kind);
-  const store = openTestStore(database);
+  const { database, store, close } = await migratedTestStore(kind);
   try {
-    await store.migrate();
     await fn(store, database);
   } finally {
-    await store.close();
-    await database.drop();
+    await close();
   }
 }
 

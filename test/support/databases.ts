@@ -77,6 +77,21 @@ export function openTestStore(database: TestDatabase): Store {
   return openStore(loadConfig({ DATABASE_URL: database.url }).database);
 }
 
+/** A fresh test database with a migrated store on it; `close()` closes the store and drops the database. */
+export async function migratedTestStore(kind: DatabaseKind): Promise<{ database: TestDatabase; store: Store; close(): Promise<void> }> {
+  const database = await createDatabase(kind);
+  const store = openTestStore(database);
+  await store.migrate();
+  return {
+    database,
+    store,
+    async close() {
+      await store.close();
+      await database.drop();
+    },
+  };
+}
+
 /** Runs `measure` on SQLite, then on PostgreSQL when it is reachable (benchmarks: a skip is printed, never fatal). */
 export async function onEachDatabase(measure: (kind: DatabaseKind) => Promise<void>): Promise<void> {
   await measure('sqlite');
