@@ -100,6 +100,12 @@ export class OutboxAnnouncer {
     return false;
   }
 
+  /** Sends one at once (messages given back by a stopping worker). */
+  async now(): Promise<void> {
+    this.#lastAt = performance.now();
+    await this.#notify();
+  }
+
   stop(): void {
     clearTimeout(this.#trailing);
     this.#trailing = undefined;
@@ -386,11 +392,6 @@ export class Store {
       : sql<null>`null`.as('notified');
   }
 
-  /** Wakes LISTENing workers in other processes (PostgreSQL; elsewhere they poll). */
-  async #notifyWorkers(): Promise<void> {
-    if (this.capabilities.listen !== undefined) await sql`select pg_notify(${outboxChannel}, '')`.execute(this.db);
-  }
-
   /**
    * Leases up to `limit` due messages until `leaseUntil`. A worker that dies
    * leaves its rows to come back when the lease ends.
@@ -421,8 +422,8 @@ export class Store {
     if (ids.length === 0) return;
     await this.db.updateTable('outbox').set({ locked_until: null })
       .where('id', 'in', ids).where('status', '=', 'pending').execute();
-    // Workers in other processes take them now rather than at their next poll.
-    await this.#notifyWorkers();
+    // Workers in other processes (PostgreSQL; elsewhere they poll) take them now rather than at their next poll.
+    await this.capabilities.announcer?.now();
   }
 
   /** Several at once: the worker records the messages that went out in one turn together. */
