@@ -28,7 +28,7 @@ import pg from 'pg';
 import { hashPassword } from '../src/security/password-hash.ts';
 import { openStore } from '../src/store/store.ts';
 import { loadConfig } from '../src/config.ts';
-import { createDatabase, postgresUnavailable, type DatabaseKind } from '../test/support/databases.ts';
+import { createDatabase, postgresUnavailable, testSecretKey, type DatabaseKind } from '../test/support/databases.ts';
 
 const duration = Number(process.env.DURATION ?? 15);
 const warmup = Math.min(3, duration);
@@ -187,6 +187,7 @@ class Latchkey {
         ...process.env,
         PORT: String(port), HOST: '127.0.0.1', BASE_URL: url, DATABASE_URL: databaseUrl,
         MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(smtpPort), RATE_LIMITS: 'off', LOG_LEVEL: 'warn',
+        SECRET_KEY: testSecretKey, MANAGEMENT_PORT: 'off',
       },
     });
     const deadline = performance.now() + 30_000;
@@ -419,7 +420,7 @@ async function measure(kind: DatabaseKind, smtp: Smtp, limits: { argon2: number 
   const database = await createDatabase(kind);
   const rows: Row[] = [];
   const log = (row: Row) => { rows.push(row); if (process.env.VERBOSE !== undefined) console.log(JSON.stringify(row)); };
-  const migrating = openStore(loadConfig({ DATABASE_URL: database.url }).database);
+  const migrating = openStore(loadConfig({ DATABASE_URL: database.url, SECRET_KEY: testSecretKey }).database);
   await migrating.migrate();
   await migrating.close();
   const db = openDb(kind, database.url);

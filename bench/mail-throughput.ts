@@ -19,7 +19,7 @@ import { MailRenderer } from '../src/mail/render.ts';
 import { smtpTransport, type OutgoingMail } from '../src/mail/transport.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { openStore, type Store } from '../src/store/store.ts';
-import { createDatabase, postgresUnavailable, type DatabaseKind } from '../test/support/databases.ts';
+import { createDatabase, postgresUnavailable, testSecretKey, type DatabaseKind } from '../test/support/databases.ts';
 
 const messages = Number(process.env.MESSAGES ?? 2000);
 const rounds = Number(process.env.ROUNDS ?? 3);
@@ -90,7 +90,7 @@ type Result = { kind: DatabaseKind; limit: number; outbox: number; ratio: number
 
 async function measure(kind: DatabaseKind, server: CountingServer): Promise<Result> {
   const database = await createDatabase(kind);
-  const config: Config = loadConfig({ DATABASE_URL: database.url, BASE_URL: baseUrl, MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(server.port), LOG_LEVEL: 'silent' });
+  const config: Config = loadConfig({ DATABASE_URL: database.url, BASE_URL: baseUrl, MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(server.port), LOG_LEVEL: 'silent', SECRET_KEY: testSecretKey });
   const store = openStore(config.database);
   await store.migrate();
   try {

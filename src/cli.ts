@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { ConfigError, loadConfig, loadEnvFile, type Config } from './config.ts';
+import { lookAlikeVariables } from './config-names.ts';
 import { createMail, serve } from './main.ts';
 import { createMetrics } from './metrics.ts';
 import { parseEmail } from './security/email-address.ts';
@@ -46,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
   loadEnvFile();
   const config = loadConfig();
   const log = pino({ level: config.logLevel });
+  for (const [typed, meant] of lookAlikeVariables(process.env)) log.warn(`${typed} is not a Latchkey variable and is ignored: did you mean ${meant}?`);
 
   switch (command) {
     case 'serve': {

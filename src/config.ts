@@ -38,7 +38,21 @@ export type Config = {
   redisUrl: string | undefined;
   /** Prefix of every key Latchkey writes to Redis, so instances of one deployment share counters and others do not. */
   redisKeyPrefix: string;
-  trustProxy: boolean | number | string[];
+  /** false, a hop count, or the proxy addresses/CIDRs whose X-Forwarded-For is believed. Never "anyone". */
+  trustProxy: false | number | string[];
+  /**
+   * SECRET_KEY as 32+ bytes: encrypts links waiting in the outbox. Always set
+   * with PostgreSQL; with SQLite undefined means "the key file beside the
+   * database" (src/security/secret-key.ts creates it once).
+   */
+  secretKey: Buffer | undefined;
+  /** The operator listener (/metrics, detailed /health); undefined with MANAGEMENT_PORT=off. */
+  management: { host: string; port: number } | undefined;
+  /** Hashings that may wait for a thread; past it a request is answered 503 at once. */
+  hashQueueMax: number;
+  /** Sent and failed mail, spent or expired tokens and ended sessions older than this many days are deleted. */
+  retentionDays: number;
+  eventRetentionDays: number;
   logLevel: LogLevel;
   rateLimits: RateLimitConfig;
   /** A directory whose pages/ and mail/ files replace the built-in templates of the same name. */
@@ -99,6 +113,16 @@ export function loadConfig(env: Env = process.env): Config {
     ca: readCaFile(read('MAIL_CA_FILE')),
   };
 
+  // A dev mailbox shows every link to whoever opens it: only on a developer's own machine.
+  if (smtp === undefined && !isLoopbackHttp(baseUrl)) {
+    throw new ConfigError('MAIL_SERVER', 'set when BASE_URL is not an http:// URL on a loopback host (localhost, 127.0.0.0/8, [::1]): the dev mailbox would hand every link to anyone');
+  }
+  const database = parseDatabaseUrl(read('DATABASE_URL') ?? 'sqlite:data/latchkey.db');
+  const secretKey = parseSecretKey(read('SECRET_KEY'));
+  if (secretKey === undefined && database.kind === 'postgres') {
+    throw new ConfigError('SECRET_KEY', 'set with PostgreSQL (at least 32 random bytes as hex or base64, the same on every instance)');
+  }
+
   const rateLimits = read('RATE_LIMITS') ?? 'on';
   if (rateLimits !== 'on' && rateLimits !== 'off') throw new ConfigError('RATE_LIMITS', '"on" or "off"');
 
@@ -106,7 +130,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     host: read('HOST') ?? '127.0.0.1',
     baseUrl,
-    database: parseDatabaseUrl(read('DATABASE_URL') ?? 'sqlite:data/latchkey.db'),
+    database,
     smtp,
     mailSender: parseSender(read('MAIL_SENDER'), appName, baseUrl),
     appName,
@@ -119,6 +143,11 @@ export function loadConfig(env: Env = process.env): Config {
     redisUrl: parseRedisUrl(read('REDIS_URL')),
     redisKeyPrefix: read('REDIS_KEY_PREFIX') ?? 'latchkey:',
     trustProxy: parseTrustProxy(read('TRUST_PROXY')),
+    secretKey,
+    management: parseManagement(read),
+    hashQueueMax: integer(read, 'HASH_QUEUE_MAX', 100, 1),
+    retentionDays: integer(read, 'RETENTION_DAYS', 30, 1),
+    eventRetentionDays: integer(read, 'EVENT_RETENTION_DAYS', 365, 1),
     logLevel: oneOf(read, 'LOG_LEVEL', logLevels, 'info'),
     templatesDir: parseTemplatesDir(read('TEMPLATES_DIR')),
     logoUrl: parseLogoUrl(read('LOGO_URL')),
@@ -211,9 +240,9 @@ function parseRedisUrl(raw: string | undefined): string | undefined {
   return raw;
 }
 
-function parseTrustProxy(raw: string | undefined): boolean | number | string[] {
+function parseTrustProxy(raw: string | undefined): false | number | string[] {
+  const expects = 'a hop count or a comma-separated list of proxy addresses or CIDR ranges ("true" would believe anyone\'s X-Forwarded-For)';
   if (raw === undefined || ['false', 'no', 'off', '0'].includes(raw.toLowerCase())) return false;
-  if (['true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
   if (/^\d+$/.test(raw)) return Number(raw);
   const entries = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
   const valid = entries.every((entry) => {
@@ -221,10 +250,29 @@ function parseTrustProxy(raw: string | undefined): boolean | number | string[] {
     const version = isIP(address);
     return version !== 0 && (prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128)));
   });
-  if (!valid || entries.length === 0) {
-    throw new ConfigError('TRUST_PROXY', 'true, a hop count, or a comma-separated list of proxy addresses or CIDR ranges');
-  }
+  if (!valid || entries.length === 0) throw new ConfigError('TRUST_PROXY', expects);
   return entries;
+}
+
+/** 32 bytes or more, written as hex or base64 (either alphabet). */
+function parseSecretKey(raw: string | undefined): Buffer | undefined {
+  if (raw === undefined) return undefined;
+  const key = /^(?:[0-9a-f]{2})+$/i.test(raw) ? Buffer.from(raw, 'hex')
+    : /^[A-Za-z0-9+/_-]+={0,2}$/.test(raw) ? Buffer.from(raw, 'base64') : Buffer.alloc(0);
+  if (key.length < 32) throw new ConfigError('SECRET_KEY', 'at least 32 random bytes written as hex or base64 (e.g. the output of `openssl rand -hex 32`)');
+  return key;
+}
+
+function parseManagement(read: (n: string) => string | undefined): Config['management'] {
+  if (read('MANAGEMENT_PORT')?.toLowerCase() === 'off') return undefined;
+  return { host: read('MANAGEMENT_HOST') ?? '127.0.0.1', port: integer(read, 'MANAGEMENT_PORT', 9464, 0, 65535) };
+}
+
+/** http:// on localhost, 127.0.0.0/8 or [::1]: a URL only this machine can open. */
+function isLoopbackHttp(url: URL): boolean {
+  if (url.protocol !== 'http:') return false;
+  const host = url.hostname.toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
 function readCaFile(path: string | undefined): string | undefined {

@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.ts';
+import { lookAlikeVariables } from '../src/config-names.ts';
+
+const secretKey = '5eed'.repeat(16);
 
 /** Asserts that loading `env` fails with a ConfigError whose message names `variable`. */
 function assertRefused(env: Record<string, string>, variable: string): ConfigError {
@@ -100,6 +103,20 @@ describe('loadConfig defaults', () => {
     assert.equal(config.trustProxy, false);
   });
 
+  test('the management listener defaults to 127.0.0.1:9464; MANAGEMENT_PORT=off turns it off', () => {
+    assert.deepEqual(config.management, { host: '127.0.0.1', port: 9464 });
+    assert.equal(loadConfig({ MANAGEMENT_PORT: 'off' }).management, undefined);
+    assert.deepEqual(loadConfig({ MANAGEMENT_HOST: '0.0.0.0', MANAGEMENT_PORT: '9000' }).management, { host: '0.0.0.0', port: 9000 });
+  });
+
+  test('HASH_QUEUE_MAX defaults to 100, RETENTION_DAYS to 30, EVENT_RETENTION_DAYS to 365', () => {
+    assert.deepEqual([config.hashQueueMax, config.retentionDays, config.eventRetentionDays], [100, 30, 365]);
+  });
+
+  test('SECRET_KEY is unset by default with SQLite (a key file beside the database stands in)', () => {
+    assert.equal(config.secretKey, undefined);
+  });
+
   test('REDIS_URL is unset by default (in-process counters)', () => {
     assert.equal(config.redisUrl, undefined);
   });
@@ -136,11 +153,11 @@ describe('loadConfig with values set', () => {
 
   test('DATABASE_URL postgres:// selects PostgreSQL with the URL unchanged', () => {
     const url = 'postgres://user:pw@db.example:5432/latchkey';
-    assert.deepEqual(loadConfig({ DATABASE_URL: url }).database, { kind: 'postgres', url });
+    assert.deepEqual(loadConfig({ DATABASE_URL: url, SECRET_KEY: secretKey }).database, { kind: 'postgres', url });
   });
 
   test('DATABASE_URL postgresql:// is accepted as PostgreSQL too', () => {
-    assert.equal(loadConfig({ DATABASE_URL: 'postgresql://h/db' }).database.kind, 'postgres');
+    assert.equal(loadConfig({ DATABASE_URL: 'postgresql://h/db', SECRET_KEY: secretKey }).database.kind, 'postgres');
   });
 
   test('DATABASE_URL sqlite: takes a relative or absolute path', () => {
@@ -174,18 +191,57 @@ describe('loadConfig with values set', () => {
   });
 
   test('ALLOWED_ORIGINS is a comma-separated list added after the BASE_URL origin', () => {
-    const config = loadConfig({ BASE_URL: 'https://accounts.example.com', ALLOWED_ORIGINS: 'https://app.example.com, http://localhost:5173' });
+    const config = loadConfig({ BASE_URL: 'https://accounts.example.com', MAIL_SERVER: 'smtp.example', ALLOWED_ORIGINS: 'https://app.example.com, http://localhost:5173' });
     assert.deepEqual(config.allowedOrigins, ['https://accounts.example.com', 'https://app.example.com', 'http://localhost:5173']);
   });
 
-  test('TRUST_PROXY accepts a hop count, true, and a list of addresses or CIDR ranges', () => {
+  test('TRUST_PROXY accepts a hop count and a list of addresses or CIDR ranges', () => {
     assert.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2);
-    assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
     assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.0/8, ::1' }).trustProxy, ['10.0.0.0/8', '::1']);
   });
 });
 
 describe('loadConfig refuses a bad value with a ConfigError naming the variable', () => {
+  test('TRUST_PROXY=true (believe anyone\'s X-Forwarded-For) is refused, in any spelling', () => {
+    for (const value of ['true', 'TRUE', 'yes', 'on']) assertRefused({ TRUST_PROXY: value }, 'TRUST_PROXY');
+  });
+
+  test('a public BASE_URL without MAIL_SERVER is refused, naming MAIL_SERVER (the dev mailbox would hand out every link)', () => {
+    for (const base of ['https://accounts.example.com', 'http://accounts.example.com', 'https://localhost:3000', 'http://10.0.0.5:3000', 'http://[2001:db8::1]/', 'http://localhost.example.com']) {
+      assertRefused({ BASE_URL: base }, 'MAIL_SERVER');
+    }
+  });
+
+  test('a loopback http BASE_URL without MAIL_SERVER is the dev mailbox; a public one with MAIL_SERVER is fine', () => {
+    for (const base of ['http://localhost:3000', 'http://127.0.0.1:8080', 'http://127.1.2.3', 'http://[::1]:3000', 'http://app.localhost']) {
+      assert.equal(loadConfig({ BASE_URL: base }).smtp, undefined, base);
+    }
+    assert.equal(loadConfig({ BASE_URL: 'https://accounts.example.com', MAIL_SERVER: 'smtp.example' }).smtp?.host, 'smtp.example');
+  });
+
+  test('PostgreSQL without SECRET_KEY is refused, naming SECRET_KEY', () => {
+    assertRefused({ DATABASE_URL: 'postgres://h/db' }, 'SECRET_KEY');
+  });
+
+  test('a SECRET_KEY shorter than 32 bytes, or neither hex nor base64, is refused and not echoed', () => {
+    for (const value of ['ab'.repeat(31), Buffer.alloc(31, 7).toString('base64'), 'not a key at all, though long enough to be one!']) {
+      const error = assertRefused({ SECRET_KEY: value }, 'SECRET_KEY');
+      assert.ok(!error.message.includes(value), error.message);
+    }
+  });
+
+  test('SECRET_KEY is read as hex or base64', () => {
+    assert.deepEqual(loadConfig({ SECRET_KEY: 'ab'.repeat(32) }).secretKey, Buffer.alloc(32, 0xab));
+    assert.deepEqual(loadConfig({ SECRET_KEY: Buffer.alloc(48, 9).toString('base64') }).secretKey, Buffer.alloc(48, 9));
+  });
+
+  test('MANAGEMENT_PORT, HASH_QUEUE_MAX and the retention days refuse bad numbers', () => {
+    assertRefused({ MANAGEMENT_PORT: '70000' }, 'MANAGEMENT_PORT');
+    assertRefused({ HASH_QUEUE_MAX: '0' }, 'HASH_QUEUE_MAX');
+    assertRefused({ RETENTION_DAYS: 'x' }, 'RETENTION_DAYS');
+    assertRefused({ EVENT_RETENTION_DAYS: '-1' }, 'EVENT_RETENTION_DAYS');
+  });
+
   test('DATABASE_URL with an unknown scheme (mysql://) is refused', () => {
     assertRefused({ DATABASE_URL: 'mysql://localhost/latchkey' }, 'DATABASE_URL');
   });
@@ -299,5 +355,19 @@ describe('a ConfigError never echoes a secret', () => {
   test('a bad REDIS_URL does not put its password in the message', () => {
     const error = assertRefused({ REDIS_URL: 'memcache://:s3cret@cache.example' }, 'REDIS_URL');
     assert.ok(!error.message.includes('s3cret'), error.message);
+  });
+});
+
+describe('variables that look like ours but are not', () => {
+  test('MAIL_SEVRER, RATE_LIMIT_IP_PER_MINUT and a lower-case mail_server are named with the variable they resemble', () => {
+    assert.deepEqual(lookAlikeVariables({ MAIL_SEVRER: 'smtp.example', RATE_LIMIT_IP_PER_MINUT: '5', mail_server: 'x', BASE_URL: 'http://localhost' }), [
+      ['MAIL_SEVRER', 'MAIL_SERVER'],
+      ['RATE_LIMIT_IP_PER_MINUT', 'RATE_LIMIT_IP_PER_MINUTE'],
+      ['mail_server', 'MAIL_SERVER'],
+    ]);
+  });
+
+  test('a shell\'s usual variables (HOME, TERM, LANG, HOSTNAME, MAIL) are not look-alikes', () => {
+    assert.deepEqual(lookAlikeVariables({ HOME: '/root', TERM: 'xterm', LANG: 'C', HOSTNAME: 'h', MAIL: '/var/mail/root', USER: 'root', PATH: '/bin', PWD: '/', SHELL: '/bin/sh', LOGNAME: 'root' }), []);
   });
 });

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import { createDatabase, openTestStore, skipUnlessPostgres, type DatabaseKind } from './support/databases.ts';
+import { createDatabase, openTestStore, skipUnlessPostgres, testSecretKey, type DatabaseKind } from './support/databases.ts';
 import { request } from './support/latchkey.ts';
 import { SmtpSink } from './support/smtp-sink.ts';
 
@@ -19,7 +19,7 @@ async function freePort(): Promise<number> {
 
 async function startServe(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli.ts', 'serve'], {
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', RATE_LIMITS: 'off', ...env },
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', RATE_LIMITS: 'off', SECRET_KEY: testSecretKey, MANAGEMENT_PORT: 'off', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${env.PORT}`;

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { createDatabase } from './support/databases.ts';
+import { createDatabase, testSecretKey } from './support/databases.ts';
 import { request } from './support/latchkey.ts';
 import { SmtpSink, tokenFromLink } from './support/smtp-sink.ts';
 
@@ -24,7 +24,7 @@ test('no token or password reaches the log at LOG_LEVEL=trace', { timeout: 60_00
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli.ts', 'serve'], {
-    env: { PATH: process.env.PATH, PORT: String(port), BASE_URL: base, DATABASE_URL: database.url, MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(sink.port), LOG_LEVEL: 'trace', RATE_LIMITS: 'off' },
+    env: { PATH: process.env.PATH, PORT: String(port), BASE_URL: base, DATABASE_URL: database.url, MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(sink.port), LOG_LEVEL: 'trace', RATE_LIMITS: 'off', SECRET_KEY: testSecretKey, MANAGEMENT_PORT: 'off' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -24,7 +24,7 @@ import { smtpTransport } from '../src/mail/transport.ts';
 import { OutboxWorker, type WorkerOptions } from '../src/mail/worker.ts';
 import type { OutboxRow } from '../src/store/schema.ts';
 import type { Store } from '../src/store/store.ts';
-import { createDatabase, migratedTestStore, openTestStore, skipUnlessPostgres, type DatabaseKind } from './support/databases.ts';
+import { createDatabase, migratedTestStore, openTestStore, skipUnlessPostgres, testSecretKey, type DatabaseKind } from './support/databases.ts';
 import { FaultSmtp, type Arrival, type Verdict } from './support/fault-smtp.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -476,7 +476,7 @@ for (const kind of kinds) {
 function spawnWorker(env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli.ts', 'worker'], {
     cwd: root,
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', SECRET_KEY: testSecretKey, MANAGEMENT_PORT: 'off', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
@@ -583,7 +583,7 @@ describe('latchkey outbox commands on a SQLite file', () => {
       try {
         const { stdout } = await execFileAsync(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli.ts', 'outbox', ...args], {
           cwd: root,
-          env: { PATH: process.env.PATH, DATABASE_URL: database.url, LOG_LEVEL: 'warn' },
+          env: { PATH: process.env.PATH, DATABASE_URL: database.url, SECRET_KEY: testSecretKey, LOG_LEVEL: 'warn' },
         });
         return { code: 0, stdout };
       } catch (error) {

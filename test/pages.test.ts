@@ -443,7 +443,7 @@ describe('the dev mailbox page', () => {
   let server: TestServer;
 
   before(async () => {
-    server = await startServer('sqlite', { MAIL_SERVER: '' });
+    server = await startServer('sqlite', { MAIL_SERVER: '', BASE_URL: 'http://localhost' });
   });
 
   after(async () => {

@@ -13,7 +13,7 @@ import { loadConfig } from '../src/config.ts';
 import { serve, type Running } from '../src/main.ts';
 import { strongPassword, uniqueEmail } from './support/accounts.ts';
 import { assertProblem, headersButDate } from './support/assertions.ts';
-import { skipUnlessPostgres } from './support/databases.ts';
+import { skipUnlessPostgres, testSecretKey } from './support/databases.ts';
 import { startServer, testBaseUrl, request, type TestResponse, type TestServer } from './support/latchkey.ts';
 import { deleteRedisPrefix, redisKeys, skipUnlessRedis, startRedisProxy, testRedisUrl, uniqueRedisPrefix, type RedisProxy } from './support/redis.ts';
 import { tokenFromLink } from './support/smtp-sink.ts';
@@ -24,7 +24,7 @@ const runPrefix = uniqueRedisPrefix();
 
 const limits = {
   RATE_LIMITS: 'on',
-  TRUST_PROXY: 'true',
+  TRUST_PROXY: '127.0.0.1,::1',
   RATE_LIMIT_MAIL_PER_ADDRESS: '3',
   RATE_LIMIT_MAIL_WINDOW: '900',
   RATE_LIMIT_IP_PER_MINUTE: '6',
@@ -443,6 +443,8 @@ describe('two instances on one Redis', { skip: redisSkip || postgresSkip }, () =
       MAIL_SERVER: '127.0.0.1',
       MAIL_PORT: String(first.smtp.port),
       LOG_LEVEL: 'silent',
+      SECRET_KEY: testSecretKey,
+      MANAGEMENT_PORT: '0',
       ...env,
     }));
   });

@@ -12,6 +12,9 @@ export const postgresAdminUrl = process.env.TEST_POSTGRES_URL ?? 'postgres://pos
 
 export type DatabaseKind = 'sqlite' | 'postgres';
 
+/** SECRET_KEY for test servers and stores: required with PostgreSQL, and the same for every process of one test. */
+export const testSecretKey = 'a4f1c0de5eed0fba11ad0be5c0ffee00d15ea5e0b5e55ed0ca11ab1e5ca1ab1e';
+
 export type TestDatabase = {
   kind: DatabaseKind;
   url: string;
@@ -74,7 +77,7 @@ export async function createDatabase(kind: DatabaseKind): Promise<TestDatabase> 
 
 /** A store on a test database, opened the way `serve` opens it (from DATABASE_URL). */
 export function openTestStore(database: TestDatabase): Store {
-  return openStore(loadConfig({ DATABASE_URL: database.url }).database);
+  return openStore(loadConfig({ DATABASE_URL: database.url, SECRET_KEY: testSecretKey }).database);
 }
 
 /** A fresh test database with a migrated store on it; `close()` closes the store and drops the database. */

@@ -2,7 +2,7 @@
 // worker) on a fresh database, delivering to a real SMTP sink.
 import { loadConfig } from '../../src/config.ts';
 import { serve, type Running } from '../../src/main.ts';
-import { createDatabase, type DatabaseKind, type TestDatabase } from './databases.ts';
+import { createDatabase, testSecretKey, type DatabaseKind, type TestDatabase } from './databases.ts';
 import { SmtpSink } from './smtp-sink.ts';
 
 export const testBaseUrl = 'http://accounts.latchkey.test';
@@ -31,6 +31,9 @@ export async function startServer(kind: DatabaseKind, env: Record<string, string
     MAIL_PORT: String(smtp.port),
     LOG_LEVEL: 'silent',
     RATE_LIMITS: 'off',
+    SECRET_KEY: testSecretKey,
+    // Many servers run in one test process: each takes a port of its own for the management listener.
+    MANAGEMENT_PORT: '0',
     ...env,
   });
   const running = await serve(config);
