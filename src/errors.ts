@@ -15,8 +15,8 @@ export const problems = {
   validation_failed: { status: 422, title: 'Validation failed', detail: 'One or more fields are missing or invalid.' },
   rate_limited: { status: 429, title: 'Too many requests', detail: 'Too many attempts; try again later.' },
   internal: { status: 500, title: 'Internal error', detail: 'Something went wrong on our side. It has been logged.' },
-  // Not in API.md's table: /api/health's 503 is an error too, so it is problem+json like the rest.
-  unavailable: { status: 503, title: 'Service unavailable', detail: 'The database cannot be reached.' },
+  // Two causes, one answer: the database cannot be reached, or password hashing is saturated (HASH_QUEUE_MAX).
+  unavailable: { status: 503, title: 'Service unavailable', detail: 'The service cannot answer this request right now. Try again later.' },
 } as const satisfies Record<string, { status: number; title: string; detail: string }>;
 
 export type ProblemCode = keyof typeof problems;
@@ -36,14 +36,23 @@ export class AppError extends Error {
   }
 }
 
-/** 429 rate_limited: the HTTP layer sends `retryAfter` as the Retry-After header. */
-export class RateLimitedError extends AppError {
-  override name = 'RateLimitedError';
+/** A refusal that ends: the HTTP layer sends `retryAfter` (seconds) as the Retry-After header, on the API and the pages alike. */
+export class RetryLaterError extends AppError {
+  override name = 'RetryLaterError';
   readonly retryAfter: number;
 
-  constructor(retryAfter: number) {
-    super('rate_limited');
+  constructor(code: 'rate_limited' | 'unavailable', retryAfter: number) {
+    super(code);
     this.retryAfter = retryAfter;
+  }
+}
+
+/** 429 rate_limited, the same whoever the limit protects. */
+export class RateLimitedError extends RetryLaterError {
+  override name = 'RateLimitedError';
+
+  constructor(retryAfter: number) {
+    super('rate_limited', retryAfter);
   }
 }
 

@@ -9,6 +9,7 @@ import { OutboxWorker } from './mail/worker.ts';
 import { buildServer } from './http/server.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { RequestPressure } from './request-pressure.ts';
+import { configureHashing } from './security/password-hash.ts';
 import { openStore, type Store } from './store/store.ts';
 
 export type Mail = {
@@ -45,6 +46,7 @@ export type Running = {
 
 /** `latchkey serve`: migrate, then answer HTTP and deliver mail in one process. */
 export async function serve(config: Config): Promise<Running> {
+  configureHashing({ queueMax: config.hashQueueMax });
   const store = openStore(config.database);
   await store.migrate();
   const metrics = createMetrics();

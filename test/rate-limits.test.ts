@@ -1,20 +1,18 @@
 // API.md, Rate limits: every limit reached and lifted, in memory and in
 // Redis; the same 429 for known and unknown addresses; several instances on
-// one Redis sharing their counters. The servers trust X-Forwarded-For
-// (TRUST_PROXY=true) so that each test speaks from client addresses of its own.
+// one Redis sharing their counters. The servers believe the X-Forwarded-For
+// of the test's own connections (TRUST_PROXY=127.0.0.1,::1: the loopback
+// addresses are the proxy) so that each test speaks from client addresses of
+// its own; test/trust-proxy.test.ts pins what TRUST_PROXY believes.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.ts';
 import { serve, type Running } from '../src/main.ts';
 import { strongPassword, uniqueEmail } from './support/accounts.ts';
 import { assertProblem, headersButDate } from './support/assertions.ts';
 import { skipUnlessPostgres, testSecretKey } from './support/databases.ts';
 import { startServer, testBaseUrl, request, type TestResponse, type TestServer } from './support/latchkey.ts';
+import { assertRefusedToStart, serveOutput } from './support/serve-process.ts';
 import { deleteRedisPrefix, redisKeys, skipUnlessRedis, startRedisProxy, testRedisUrl, uniqueRedisPrefix, type RedisProxy } from './support/redis.ts';
 import { tokenFromLink } from './support/smtp-sink.ts';
 
@@ -481,52 +479,23 @@ describe('two instances on one Redis', { skip: redisSkip || postgresSkip }, () =
   });
 });
 
-/** `latchkey serve` in a child process until it listens or exits; returns what it printed. */
-async function serveOutput(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const cwd = mkdtempSync(join(tmpdir(), 'latchkey-limits-'));
-  const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', cli, 'serve'], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', DATABASE_URL: `sqlite:${join(cwd, 'db.sqlite')}`, PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  const collect = (chunk: Buffer): void => {
-    output += chunk.toString('utf8');
-    if (/Server listening/.test(output)) child.kill('SIGTERM');
-  };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  try {
-    return { code: await exited, output };
-  } finally {
-    clearTimeout(timer);
-    rmSync(cwd, { recursive: true, force: true });
-  }
-}
-
 describe('start-up', () => {
   test('serve with RATE_LIMITS=off logs a warning that every limit is disabled', { timeout: 30_000 }, async () => {
-    const { output } = await serveOutput({ RATE_LIMITS: 'off' });
-    assert.match(output, /Server listening/);
+    const { listened, output } = await serveOutput({ RATE_LIMITS: 'off' });
+    assert.ok(listened, output);
     const warning = output.split('\n').find((line) => line.includes('RATE_LIMITS=off'));
     assert.ok(warning !== undefined, output);
     assert.equal(JSON.parse(warning).level, 40, 'logged at warn level');
   });
 
   test('serve with rate limits on logs no such warning', { timeout: 30_000 }, async () => {
-    const { output } = await serveOutput({});
-    assert.match(output, /Server listening/);
+    const { listened, output } = await serveOutput({});
+    assert.ok(listened, output);
     assert.doesNotMatch(output, /RATE_LIMITS=off/);
   });
 
   test('serve with a REDIS_URL nothing answers at exits non-zero naming REDIS_URL', { timeout: 30_000 }, async () => {
-    const { code, output } = await serveOutput({ REDIS_URL: 'redis://127.0.0.1:1' });
-    assert.notEqual(code, 0);
-    assert.doesNotMatch(output, /Server listening/);
-    assert.match(output, /REDIS_URL/);
+    assertRefusedToStart(await serveOutput({ REDIS_URL: 'redis://127.0.0.1:1' }), 'REDIS_URL');
   });
 });
 

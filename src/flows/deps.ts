@@ -8,11 +8,13 @@ export type FlowDeps = {
   store: Store;
   outbox: Outbox;
   config: Config;
-  /** The limits a flow applies itself; the per-request ones (per IP, per address) stay in the HTTP layer. */
+  /** The limits a flow applies itself (flow-limits.ts); the per-client ones stay in the HTTP layer. */
   limits: FlowLimits;
 };
 
 export type FlowLimits = {
   /** Failed log-ins per canonical address (API.md, Rate limits). */
   loginFailures: Counter;
+  /** Requests that passed validation, per mail-sending action and canonical target address. */
+  mailPerAddress: Counter;
 };

@@ -1,5 +1,6 @@
 import { newToken } from '../security/tokens.ts';
 import type { FlowDeps } from './deps.ts';
+import { countMailRequest } from './flow-limits.ts';
 import { FieldCheck, linkWithToken } from './shared.ts';
 
 export type RequestPasswordResetInput = { email: string; reset_url?: string };
@@ -15,6 +16,7 @@ export async function requestPasswordReset(deps: FlowDeps, input: RequestPasswor
   const email = check.email('email', input.email);
   const resetUrl = check.linkTarget('reset_url', input.reset_url, config);
   check.done();
+  await countMailRequest(deps, 'reset-password-request', email!.canonical);
 
   // Looked up outside any transaction: an unknown address costs one read, and
   // a known one a single write of token and mail together (Store.issueToken).

@@ -2,6 +2,7 @@ import type { Store } from '../store/store.ts';
 import type { User } from '../store/schema.ts';
 import { newToken } from '../security/tokens.ts';
 import type { FlowDeps } from './deps.ts';
+import { countMailRequest } from './flow-limits.ts';
 import { FieldCheck, linkWithToken } from './shared.ts';
 
 export type ResendConfirmationInput = { email: string; confirm_url?: string };
@@ -12,6 +13,7 @@ export async function resendConfirmation(deps: FlowDeps, input: ResendConfirmati
   const email = check.email('email', input.email);
   const confirmUrl = check.linkTarget('confirm_url', input.confirm_url, deps.config);
   check.done();
+  await countMailRequest(deps, 'resend-confirm', email!.canonical);
 
   // As for reset requests: one read for an unknown address, one write for a known one.
   const user = await deps.store.findUserByEmail(email!.canonical);

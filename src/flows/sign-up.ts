@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { defaultLocale, isLocale } from '../locale.ts';
 import { hashPassword } from '../security/password-hash.ts';
 import type { FlowDeps } from './deps.ts';
+import { countMailRequest } from './flow-limits.ts';
 import { issueConfirmation } from './resend-confirmation.ts';
 import { FieldCheck } from './shared.ts';
 
@@ -21,6 +22,7 @@ export async function signUp(deps: FlowDeps, input: SignUpInput): Promise<void> 
   const confirmUrl = check.linkTarget('confirm_url', input.confirm_url, config);
   const password = check.password('password', input.password, config, email ? [email.display, email.canonical] : [input.email]);
   check.done();
+  await countMailRequest(deps, 'sign-up', email!.canonical);
 
   // Hashed on both paths, so a known address costs what a new one does.
   const passwordHash = await hashPassword(password!);

@@ -1,8 +1,6 @@
-import { AppError } from '../errors.ts';
-import { verifyPassword } from '../security/password-hash.ts';
-import { normalizePassword } from '../security/password-policy.ts';
 import { newToken } from '../security/tokens.ts';
 import type { FlowDeps } from './deps.ts';
+import { checkCurrentPassword, countMailRequest } from './flow-limits.ts';
 import type { Authenticated } from './session.ts';
 import { FieldCheck, linkWithToken } from './shared.ts';
 
@@ -12,7 +10,8 @@ export type UpdateEmailInput = { new_email: string; password: string };
  * API.md, POST /api/update-email: the new address gets a confirmation link and
  * the old one a notice; nothing changes until the link is used. When another
  * account holds the new address, the answer is the same and that address is
- * told it already has an account, with no link.
+ * told it already has an account, with no link. A wrong password counts as a
+ * failed log-in; only a request with the right one counts against the new address.
  */
 export async function updateEmail(deps: FlowDeps, session: Authenticated, input: UpdateEmailInput): Promise<void> {
   const { store, outbox, config } = deps;
@@ -21,7 +20,8 @@ export async function updateEmail(deps: FlowDeps, session: Authenticated, input:
   const newEmail = check.email('new_email', input.new_email);
   if (newEmail !== undefined && newEmail.canonical === user.email_canonical) check.errors.new_email = 'is already your address';
   check.done();
-  if (!(await verifyPassword(user.password_hash, normalizePassword(input.password))).ok) throw new AppError('invalid_credentials');
+  await checkCurrentPassword(deps, user, input.password);
+  await countMailRequest(deps, 'update-email', newEmail!.canonical);
 
   const now = Date.now();
   await store.transaction(async (tx) => {

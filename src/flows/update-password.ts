@@ -1,7 +1,6 @@
-import { AppError } from '../errors.ts';
-import { hashPassword, verifyPassword } from '../security/password-hash.ts';
-import { normalizePassword } from '../security/password-policy.ts';
+import { hashPassword } from '../security/password-hash.ts';
 import type { FlowDeps } from './deps.ts';
+import { checkCurrentPassword } from './flow-limits.ts';
 import type { Authenticated } from './session.ts';
 import { FieldCheck } from './shared.ts';
 
@@ -10,6 +9,7 @@ export type UpdatePasswordInput = { current_password: string; new_password: stri
 /**
  * API.md, POST /api/update-password: ends every other session (this one
  * stays), voids outstanding reset and email-change tokens, mails the notice.
+ * A wrong current password counts as a failed log-in of the account.
  */
 export async function updatePassword(deps: FlowDeps, session: Authenticated, input: UpdatePasswordInput): Promise<void> {
   const { store, outbox, config } = deps;
@@ -17,7 +17,7 @@ export async function updatePassword(deps: FlowDeps, session: Authenticated, inp
   const check = new FieldCheck();
   const password = check.password('new_password', input.new_password, config, [user.email, user.email_canonical]);
   check.done();
-  if (!(await verifyPassword(user.password_hash, normalizePassword(input.current_password))).ok) throw new AppError('invalid_credentials');
+  await checkCurrentPassword(deps, user, input.current_password);
   const passwordHash = await hashPassword(password!);
 
   const now = Date.now();

@@ -6,14 +6,37 @@
 import { randomBytes, timingSafeEqual, type Argon2Parameters } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { RetryLaterError } from '../errors.ts';
 
-const pool = new Piscina<Argon2Parameters, Uint8Array>({
-  filename: new URL('./argon2-worker.js', import.meta.url).href,
-  maxThreads: availableParallelism(),
-  minThreads: 0,
-  // Idle threads end, so a process that is done hashing (tests, CLI commands) can exit.
-  idleTimeout: 1_000,
-});
+const threads = availableParallelism();
+// HASH_QUEUE_MAX's default, for processes that never configure it (commands, unit tests).
+let queueMax = 100;
+let pool: Piscina<Argon2Parameters, Uint8Array> | undefined;
+// Milliseconds from asking for a hashing to its answer (waiting included), averaged over
+// the recent ones: about how long a full queue takes to drain, so what Retry-After says.
+let averageMs = 50;
+
+/**
+ * API.md, Passwords: at most HASH_QUEUE_MAX hashings wait for a thread in this
+ * process; one more is refused at once (503 unavailable) rather than queued,
+ * so a flood of log-ins cannot make every other request wait behind it.
+ * Called by the composition root before serving; the pool itself starts on
+ * the first hashing, so commands and tests that never hash start no thread.
+ */
+export function configureHashing(options: { queueMax: number }): void {
+  queueMax = options.queueMax;
+}
+
+function hashingPool(): Piscina<Argon2Parameters, Uint8Array> {
+  pool ??= new Piscina<Argon2Parameters, Uint8Array>({
+    filename: new URL('./argon2-worker.js', import.meta.url).href,
+    maxThreads: threads,
+    minThreads: 0,
+    // Idle threads end, so a process that is done hashing (tests, CLI commands) can exit.
+    idleTimeout: 1_000,
+  });
+  return pool;
+}
 
 export type Argon2Params = { memory: number; passes: number; parallelism: number };
 
@@ -55,7 +78,12 @@ export async function verifyPassword(stored: string, password: string): Promise<
 export const dummyHash = `$argon2id$v=19$m=${currentParams.memory},t=${currentParams.passes},p=${currentParams.parallelism}$${phcBase64(randomBytes(saltLength))}$${phcBase64(randomBytes(tagLength))}`;
 
 async function derive(password: string, nonce: Buffer, params: Argon2Params, length: number): Promise<Buffer> {
-  const tag = await pool.run({
+  const hashing = hashingPool();
+  // Checked here rather than with piscina's maxQueue: the bound can change with the
+  // configuration, and the refusal is ours to word (503 with Retry-After).
+  if (hashing.queueSize >= queueMax) throw new RetryLaterError('unavailable', Math.max(1, Math.ceil(averageMs / 1000)));
+  const started = performance.now();
+  const tag = await hashing.run({
     message: Buffer.from(password, 'utf8'),
     nonce,
     memory: params.memory,
@@ -63,6 +91,7 @@ async function derive(password: string, nonce: Buffer, params: Argon2Params, len
     parallelism: params.parallelism,
     tagLength: length,
   });
+  averageMs += (performance.now() - started - averageMs) / 16;
   return Buffer.from(tag.buffer, tag.byteOffset, tag.byteLength);
 }
 

@@ -26,12 +26,19 @@ export type RateLimits = {
   mailPerAddress: Counter;
   /** Requests per endpoint and client a minute (RATE_LIMIT_IP_PER_MINUTE). */
   ipPerMinute: Counter;
+  /** The same per IPv6 /48, ten times as many: one subscriber's block holds 65,536 /64s. */
+  ipPerMinutePerBlock: Counter;
   /** Failed log-ins per canonical address (RATE_LIMIT_LOGIN_FAILURES in RATE_LIMIT_LOGIN_WINDOW). */
   loginFailures: Counter;
   /** invalid_token answers per client a minute (RATE_LIMIT_INVALID_TOKENS). */
   invalidTokens: Counter;
+  /** The same per IPv6 /48, ten times as many. */
+  invalidTokensPerBlock: Counter;
   close(): Promise<void>;
 };
+
+// API.md: each IPv6 /48 may do ten times what one client may.
+const blockCeiling = 10;
 
 type LimitsConfig = Pick<Config, 'rateLimits' | 'redisUrl' | 'redisKeyPrefix'>;
 
@@ -42,7 +49,15 @@ type LimitsConfig = Pick<Config, 'rateLimits' | 'redisUrl' | 'redisKeyPrefix'>;
 export async function createRateLimits(config: LimitsConfig, onRedisError: (error: Error) => void): Promise<RateLimits> {
   const { rateLimits: limits, redisKeyPrefix } = config;
   if (!limits.enabled) {
-    return { mailPerAddress: unlimited, ipPerMinute: unlimited, loginFailures: unlimited, invalidTokens: unlimited, close: async () => {} };
+    return {
+      mailPerAddress: unlimited,
+      ipPerMinute: unlimited,
+      ipPerMinutePerBlock: unlimited,
+      loginFailures: unlimited,
+      invalidTokens: unlimited,
+      invalidTokensPerBlock: unlimited,
+      close: async () => {},
+    };
   }
   const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, onRedisError);
   const counter = (name: string, points: number, duration: number): Counter => {
@@ -55,8 +70,10 @@ export async function createRateLimits(config: LimitsConfig, onRedisError: (erro
   return {
     mailPerAddress: counter('mail-per-address', limits.mailPerAddress, limits.mailWindow),
     ipPerMinute: counter('ip-per-minute', limits.ipPerMinute, 60),
+    ipPerMinutePerBlock: counter('ip-per-minute-block', limits.ipPerMinute * blockCeiling, 60),
     loginFailures: counter('login-failures', limits.loginFailures, limits.loginWindow),
     invalidTokens: counter('invalid-tokens', limits.invalidTokens, 60),
+    invalidTokensPerBlock: counter('invalid-tokens-block', limits.invalidTokens * blockCeiling, 60),
     // disconnect, not quit: quit waits for a Redis that may be gone; no command is left once the server has closed.
     close: async () => {
       redis?.disconnect();

@@ -2,7 +2,7 @@
 // body and schema errors by what they mean, and anything else into a logged
 // 500 that tells the client nothing but a request id.
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { AppError, RateLimitedError, type FieldErrors, type ProblemCode } from '../../errors.ts';
+import { AppError, RetryLaterError, type FieldErrors, type ProblemCode } from '../../errors.ts';
 import { sendProblem } from '../problem.ts';
 
 type SchemaError = { instancePath: string; keyword: string; params: Record<string, unknown> };
@@ -16,8 +16,8 @@ const fastifyErrors: Record<string, ProblemCode> = {
 
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(function handleError(error: FastifyError, request, reply) {
-    // The same 429 whoever the limit protects: nothing in it tells whether an address has an account.
-    if (error instanceof RateLimitedError) return sendProblem(reply.header('retry-after', String(error.retryAfter)), 'rate_limited');
+    // A 429 or 503 says when to come back; nothing in a 429 tells whether an address has an account.
+    if (error instanceof RetryLaterError) return sendProblem(reply.header('retry-after', String(error.retryAfter)), error.code);
     if (error instanceof AppError) return sendProblem(reply, error.code, error.errors);
     if (error.validation !== undefined) return sendProblem(reply, 'validation_failed', fieldErrors(error.validation as SchemaError[]));
     const code = fastifyErrors[error.code] ?? (error instanceof SyntaxError && error.statusCode === 400 ? 'invalid_json' : undefined);

@@ -5,7 +5,7 @@
 import cookie, { type CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.ts';
-import { AppError, problems, RateLimitedError, type ProblemCode } from '../../errors.ts';
+import { AppError, problems, RateLimitedError, RetryLaterError, type ProblemCode } from '../../errors.ts';
 import type { FlowDeps } from '../../flows/deps.ts';
 import { authenticate, type Authenticated } from '../../flows/session.ts';
 import { defaultLocale, isLocale, locales, matchLocale, negotiateLocale, type Locale } from '../../locale.ts';
@@ -261,7 +261,13 @@ export async function setUpPages(app: FastifyInstance, pages: Pages): Promise<vo
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
-  // Before validation, so a forged POST has no effect, counts against no address and spends no token.
+  // The form routes' per-client counts wait for the CSRF check below (rate-limits.ts skips them on arrival).
+  app.addHook('onRoute', function markForm(route) {
+    if ([route.method].flat().includes('POST')) route.config = { ...route.config, form: true };
+  });
+
+  // Before validation, so a forged POST has no effect, counts against nothing
+  // (API.md: not even its client's per-minute count) and spends no token.
   app.addHook('preValidation', async function checkCsrf(request, reply) {
     if (request.method !== 'POST') return;
     const { cookies } = pages;
@@ -269,6 +275,7 @@ export async function setUpPages(app: FastifyInstance, pages: Pages): Promise<vo
       reply.send(await pages.errorHtml(request, reply, 'csrf_failed'));
       return reply;
     }
+    await app.limitFormClient(request);
   });
 
   // onSend reaches every answer in the scope, those of the global hooks (a 429) included.
@@ -284,7 +291,7 @@ export async function setUpPages(app: FastifyInstance, pages: Pages): Promise<vo
   app.setErrorHandler(async function pageError(error: FastifyError, request, reply) {
     const code = problemCode(error);
     if (code === 'internal') request.log.error({ err: error }, 'unhandled error');
-    if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfter));
+    if (error instanceof RetryLaterError) reply.header('retry-after', String(error.retryAfter));
     return pages.errorHtml(request, reply, code);
   });
 }

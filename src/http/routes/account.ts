@@ -18,7 +18,7 @@ export function accountRoutes(app: FastifyInstance, pages: Pages): void {
     return page.render('account', accountValues(page));
   });
 
-  app.post('/account/password', async function changePassword(request, reply) {
+  app.post('/account/password', { config: { limits: endpointLimits.updatePassword } }, async function changePassword(request, reply) {
     const page = await pages.open(request, reply);
     if (page.session === undefined) return page.redirect(loginFirst, 'login_required');
     const input = { current_password: formField(request, 'current_password'), new_password: formField(request, 'new_password') };

@@ -21,7 +21,7 @@ export async function passwordRoutes(app: FastifyInstance, deps: FlowDeps): Prom
     return { message: 'Your password has been changed. You can now log in with it.' };
   });
 
-  app.post<{ Body: Body<typeof UpdatePasswordBody> }>('/api/update-password', { schema: routeSchemas.updatePassword }, async function changePassword(request) {
+  app.post<{ Body: Body<typeof UpdatePasswordBody> }>('/api/update-password', { schema: routeSchemas.updatePassword, config: { limits: endpointLimits.updatePassword } }, async function changePassword(request) {
     await updatePassword(deps, await requireSession(deps, request), request.body);
     return { message: 'Your password has been changed. Your other sessions were signed out.' };
   });
