@@ -1,7 +1,8 @@
-// Whom a per-client limit counts (clientKey): an IPv4 address, or an IPv6 /64.
+// Whom a per-client limit counts (clientKey): an IPv4 address, or an IPv6 /64,
+// and for IPv6 the /48 that has a ceiling of its own (clientKeys).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { clientKey } from './rate-limits.ts';
+import { clientKey, clientKeys } from './rate-limits.ts';
 
 describe('clientKey', () => {
   test('an IPv4 address is its own key', () => {
@@ -31,5 +32,18 @@ describe('clientKey', () => {
 
   test('something that is not an IP address is kept as it is', () => {
     assert.equal(clientKey('unknown'), 'unknown');
+  });
+});
+
+describe('clientKeys', () => {
+  test('an IPv6 client has its /64 and the /48 around it; /64s of one /48 share the /48', () => {
+    assert.deepEqual(clientKeys('2001:db8:1:2::1'), { client: '2001:db8:1:2::/64', block: '2001:db8:1::/48' });
+    assert.equal(clientKeys('2001:0db8:0001:ffff::9').block, '2001:db8:1::/48');
+    assert.notEqual(clientKeys('2001:db8:2:2::1').block, '2001:db8:1::/48');
+  });
+
+  test('an IPv4 client, mapped or not, has no /48', () => {
+    assert.deepEqual(clientKeys('203.0.113.7'), { client: '203.0.113.7' });
+    assert.deepEqual(clientKeys('::ffff:203.0.113.7'), { client: '203.0.113.7' });
   });
 });
