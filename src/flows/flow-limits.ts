@@ -2,7 +2,7 @@
 // depend on what the flow learns: whether a request passed validation, and
 // whether a typed password was right. The per-client limits stay in the HTTP layer.
 import { AppError, RateLimitedError } from '../errors.ts';
-import { verifyPassword } from '../security/password-hash.ts';
+import { dummyHash, verifyPassword, type Verification } from '../security/password-hash.ts';
 import { normalizePassword } from '../security/password-policy.ts';
 import type { User } from '../store/schema.ts';
 import type { FlowDeps } from './deps.ts';
@@ -24,24 +24,32 @@ export async function countMailRequest(deps: FlowDeps, action: MailAction, canon
 const longestPossiblePassword = 128 * 2 * 18;
 
 /**
- * The signed-in user's current password, asked again before a change. A wrong
- * one is a failed log-in of the account (counted per canonical address, as
- * sign-in does): taken before verifying, so guesses sent in parallel cannot all
- * slip under the limit, and given back when right, or when no verification
- * happened (hashing saturated). Past the limit every attempt is refused.
+ * A password typed for an account (at log-in, or the current one before a
+ * change), verified against its hash — the dummy hash when the address has
+ * no account, so that costs the same. A wrong one is a failed log-in of the
+ * canonical address: taken before verifying, so guesses sent in parallel
+ * cannot all slip under the limit, and given back when right, or when no
+ * verification happened (hashing saturated). Past the limit every attempt is
+ * refused, the right password too. Wrong: 401 invalid_credentials.
  */
-export async function checkCurrentPassword(deps: FlowDeps, user: Pick<User, 'email_canonical' | 'password_hash'>, typed: string): Promise<void> {
+export async function verifyPasswordAttempt<T extends Pick<User, 'password_hash'>>(deps: FlowDeps, canonicalAddress: string, account: T | undefined, typed: string): Promise<{ account: T; needsRehash: boolean }> {
   const failures = deps.limits.loginFailures;
-  const attempt = await failures.take(user.email_canonical);
+  const attempt = await failures.take(canonicalAddress);
   if (!attempt.allowed) throw new RateLimitedError(attempt.retryAfter);
   if (typed.length > longestPossiblePassword) throw new AppError('invalid_credentials');
-  let right: boolean;
+  let verification: Verification;
   try {
-    right = (await verifyPassword(user.password_hash, normalizePassword(typed))).ok;
+    verification = await verifyPassword(account?.password_hash ?? dummyHash, normalizePassword(typed));
   } catch (error) {
-    await failures.giveBack(user.email_canonical);
+    await failures.giveBack(canonicalAddress);
     throw error;
   }
-  if (!right) throw new AppError('invalid_credentials');
-  await failures.giveBack(user.email_canonical);
+  if (account === undefined || !verification.ok) throw new AppError('invalid_credentials');
+  await failures.giveBack(canonicalAddress);
+  return { account, needsRehash: verification.needsRehash };
+}
+
+/** The signed-in user's current password, asked again before a change. */
+export async function checkCurrentPassword(deps: FlowDeps, user: Pick<User, 'email_canonical' | 'password_hash'>, typed: string): Promise<void> {
+  await verifyPasswordAttempt(deps, user.email_canonical, user, typed);
 }
