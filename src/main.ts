@@ -2,13 +2,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
-import { Outbox } from './mail/outbox.ts';
+import { Outbox, outboxSecretBox } from './mail/outbox.ts';
 import { MailRenderer } from './mail/render.ts';
 import { devMailboxTransport, smtpTransport, type MailTransport } from './mail/transport.ts';
 import { OutboxWorker } from './mail/worker.ts';
 import { buildServer } from './http/server.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { RequestPressure } from './request-pressure.ts';
+import { resolveSecretKey } from './security/secret-key.ts';
 import { openStore, type Store } from './store/store.ts';
 
 export type Mail = {
@@ -25,13 +26,15 @@ export function createMail(config: Config, store: Store, metrics: Metrics, log?:
   const devMailbox = config.smtp === undefined ? new DevMailbox() : undefined;
   const transport = config.smtp === undefined ? devMailboxTransport(devMailbox!) : smtpTransport(config.smtp);
   const renderer = new MailRenderer(config);
+  const secretBox = outboxSecretBox(resolveSecretKey(config));
   const worker = new OutboxWorker(store, transport, renderer, {
     sender: config.mailSender,
+    secretBox,
     log,
     busy,
     count: (kind, outcome) => metrics.mailDeliveries.inc({ kind, outcome }),
   });
-  return { outbox: new Outbox(config.baseUrl.hostname), transport, worker, devMailbox };
+  return { outbox: new Outbox(config.baseUrl.hostname, secretBox), transport, worker, devMailbox };
 }
 
 export type Running = {
