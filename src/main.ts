@@ -9,6 +9,7 @@ import { OutboxWorker } from './mail/worker.ts';
 import { buildServer } from './http/server.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { RequestPressure } from './request-pressure.ts';
+import { Pruner } from './retention.ts';
 import { resolveSecretKey } from './security/secret-key.ts';
 import { openStore, type Store } from './store/store.ts';
 
@@ -58,6 +59,8 @@ export async function serve(config: Config): Promise<Running> {
   pressure = new RequestPressure(app.server);
   const address = await app.listen({ port: config.port, host: config.host });
   await mail.worker.start(mail.outbox);
+  const pruner = new Pruner(store, config, app.log);
+  pruner.start();
   return {
     app,
     store,
@@ -67,6 +70,7 @@ export async function serve(config: Config): Promise<Running> {
       await app.close();
       pressure.stop();
       await mail.worker.stop();
+      await pruner.stop();
       mail.transport.close();
       await store.close();
     },
