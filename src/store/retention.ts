@@ -40,11 +40,11 @@ export async function pruneEnded(db: Kysely<Database>, cutoffs: PruneCutoffs, op
 }
 
 /**
- * Sent mail by its sent_at; failed mail by next_attempt_at, the time its last
- * attempt was due (there is no failed_at; `outbox retry` moves it to now).
- * A sent row was sent after it was due, so `next_attempt_at < cutoff` holds
- * for every row this deletes and lets the (status, next_attempt_at) index
- * find them. Pending mail is never deleted, however old.
+ * Sent mail by its sent_at; failed mail by the time it failed (kept in
+ * next_attempt_at: Store.markOutboxFailed). A sent row was sent after it was
+ * due, so `next_attempt_at < cutoff` holds for every row this deletes and lets
+ * the (status, next_attempt_at) index find them. Pending mail is never
+ * deleted, however old.
  */
 async function deleteEndedMail(db: Kysely<Database>, before: number, limit: number): Promise<number> {
   const ended = db.selectFrom('outbox').select('id')

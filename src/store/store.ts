@@ -475,10 +475,13 @@ export class Store {
       .where('id', '=', id).where('status', '=', 'pending').execute();
   }
 
-  /** Failed is final until an operator retries it; the body is kept for that. */
-  async markOutboxFailed(id: string, error: string, attempted: boolean): Promise<void> {
+  /**
+   * Failed is final until an operator retries it; the body is kept for that.
+   * A failed row's next_attempt_at says when it failed: RETENTION_DAYS counts from it.
+   */
+  async markOutboxFailed(id: string, error: string, attempted: boolean, now = Date.now()): Promise<void> {
     await this.db.updateTable('outbox')
-      .set((eb) => ({ status: 'failed', locked_until: null, last_error: error, attempts: attempted ? eb('attempts', '+', 1) : eb.ref('attempts') }))
+      .set((eb) => ({ status: 'failed', next_attempt_at: now, locked_until: null, last_error: error, attempts: attempted ? eb('attempts', '+', 1) : eb.ref('attempts') }))
       .where('id', '=', id).where('status', '=', 'pending').execute();
   }
 
