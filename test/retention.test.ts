@@ -128,7 +128,9 @@ for (const kind of kinds) {
       try {
         await until('the ended rows are deleted', async () => (await remaining(store)).sessions.length === kept.sessions.length);
         // The server's worker fails the 60-day-old pending message at once (too old
-        // to send): failed just now, it is kept too, whichever of the two came first.
+        // to send): it failed just now, so neither this pass nor the next deletes it.
+        await until('the old pending message failed', async () => (await store.listOutbox({ status: 'failed' })).some((r) => r.id === 'keep-pending-60-days-old'));
+        assert.deepEqual(await prunePastRetention(store, retention), { outbox: 0, tokens: 0, sessions: 0 });
         assert.deepEqual(await remaining(store), kept);
       } finally {
         await server.stop();
