@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../src/config.ts';
 import { createMail } from '../src/main.ts';
 import type { Message } from '../src/mail/messages.ts';
-import { Outbox } from '../src/mail/outbox.ts';
+import { Outbox, outboxSecretBox } from '../src/mail/outbox.ts';
 import { MailRenderer } from '../src/mail/render.ts';
 import { smtpTransport, type OutgoingMail } from '../src/mail/transport.ts';
 import { createMetrics } from '../src/metrics.ts';
@@ -132,7 +132,7 @@ async function measure(kind: DatabaseKind, server: CountingServer): Promise<Resu
       }
 
       // The outbox: rows committed first (not timed), then the worker started; until the last arrival.
-      await enqueueAll(store, new Outbox(config.baseUrl.hostname), count, offset);
+      await enqueueAll(store, new Outbox(config.baseUrl.hostname, outboxSecretBox(config.secretKey!)), count, offset);
       offset += count;
       const mail = createMail(config, store, createMetrics());
       const arrived = server.arrived(count);

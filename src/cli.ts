@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --disable-warning=ExperimentalWarning
-// latchkey serve | migrate | worker | mail test --to ADDRESS
+// latchkey serve | migrate | worker | prune | mail test --to ADDRESS
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, loadEnvFile, type Config } from './config.ts';
 import { lookAlikeVariables } from './config-names.ts';
 import { createMail, serve } from './main.ts';
 import { createMetrics } from './metrics.ts';
+import { prunePastRetention } from './retention.ts';
 import { parseEmail } from './security/email-address.ts';
 import { openStore } from './store/store.ts';
 
@@ -16,6 +17,7 @@ Commands:
   serve                  answer HTTP on HOST:PORT and deliver mail (applies migrations first)
   migrate                apply pending database migrations and exit
   worker                 deliver mail from the outbox only (beside a serve on the same database)
+  prune                  delete sent and failed mail, dead tokens and ended sessions older than RETENTION_DAYS
   mail test --to ADDRESS send one message through the configured mail server and print its answer
   outbox list [--status pending|sent|failed] [--limit N]
                          list outbox messages, oldest first (metadata only, never the links)
@@ -76,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
       await store.close();
       return 0;
     }
+    case 'prune':
+      return prune(config);
     case 'mail test':
       return mailTest(config, values.to);
     case 'outbox list':
@@ -85,6 +89,22 @@ async function main(argv: string[]): Promise<number> {
     default:
       process.stderr.write(`latchkey: unknown command "${command}"\n\n${usage}\n`);
       return 2;
+  }
+}
+
+async function prune(config: Config): Promise<number> {
+  const store = openStore(config.database);
+  try {
+    await store.migrate();
+    const report = await prunePastRetention(store, config);
+    if (report === undefined) {
+      process.stdout.write('another instance is pruning now; nothing deleted here\n');
+      return 0;
+    }
+    process.stdout.write(`outbox: ${report.outbox} deleted\ntokens: ${report.tokens} deleted\nsessions: ${report.sessions} deleted\n`);
+    return 0;
+  } finally {
+    await store.close();
   }
 }
 

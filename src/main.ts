@@ -2,14 +2,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
-import { Outbox } from './mail/outbox.ts';
+import { Outbox, outboxSecretBox } from './mail/outbox.ts';
 import { MailRenderer } from './mail/render.ts';
 import { devMailboxTransport, smtpTransport, type MailTransport } from './mail/transport.ts';
 import { OutboxWorker } from './mail/worker.ts';
 import { buildServer } from './http/server.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { RequestPressure } from './request-pressure.ts';
+import { Pruner } from './retention.ts';
 import { configureHashing } from './security/password-hash.ts';
+import { resolveSecretKey } from './security/secret-key.ts';
 import { openStore, type Store } from './store/store.ts';
 
 export type Mail = {
@@ -26,13 +28,15 @@ export function createMail(config: Config, store: Store, metrics: Metrics, log?:
   const devMailbox = config.smtp === undefined ? new DevMailbox() : undefined;
   const transport = config.smtp === undefined ? devMailboxTransport(devMailbox!) : smtpTransport(config.smtp);
   const renderer = new MailRenderer(config);
+  const secretBox = outboxSecretBox(resolveSecretKey(config));
   const worker = new OutboxWorker(store, transport, renderer, {
     sender: config.mailSender,
+    secretBox,
     log,
     busy,
     count: (kind, outcome) => metrics.mailDeliveries.inc({ kind, outcome }),
   });
-  return { outbox: new Outbox(config.baseUrl.hostname), transport, worker, devMailbox };
+  return { outbox: new Outbox(config.baseUrl.hostname, secretBox), transport, worker, devMailbox };
 }
 
 export type Running = {
@@ -57,6 +61,8 @@ export async function serve(config: Config): Promise<Running> {
   pressure = new RequestPressure(app.server);
   const address = await app.listen({ port: config.port, host: config.host });
   await mail.worker.start(mail.outbox);
+  const pruner = new Pruner(store, config, app.log);
+  pruner.start();
   return {
     app,
     store,
@@ -66,6 +72,7 @@ export async function serve(config: Config): Promise<Running> {
       await app.close();
       pressure.stop();
       await mail.worker.stop();
+      await pruner.stop();
       mail.transport.close();
       await store.close();
     },

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { generate } from 'selfsigned';
 import { loadConfig } from '../src/config.ts';
-import { Outbox } from '../src/mail/outbox.ts';
+import { Outbox, outboxSecretBox } from '../src/mail/outbox.ts';
 import { MailRenderer } from '../src/mail/render.ts';
 import { smtpTransport } from '../src/mail/transport.ts';
 import { OutboxWorker, type WorkerOptions } from '../src/mail/worker.ts';
@@ -33,7 +33,8 @@ const kinds: DatabaseKind[] = ['sqlite', 'postgres'];
 const skipFor = (kind: DatabaseKind) => (kind === 'postgres' ? postgresSkip : false);
 
 const renderer = new MailRenderer({ appName: 'Latchkey', baseUrl: new URL('http://accounts.latchkey.test') });
-const outbox = new Outbox('latchkey.test');
+const secretBox = outboxSecretBox(Buffer.from(testSecretKey, 'hex'));
+const outbox = new Outbox('latchkey.test', secretBox);
 const sender = 'Latchkey <no-reply@latchkey.test>';
 
 // Certificates for the TLS tests: a private CA and a server certificate it
@@ -70,6 +71,7 @@ async function startWorker(store: Store, mailEnv: Record<string, string>, option
   const counts: Counts = { sent: 0, retried: 0, failed: 0 };
   const worker = new OutboxWorker(store, transport, renderer, {
     sender,
+    secretBox,
     retryBaseMs: 20,
     pollMs: 20,
     ...options,

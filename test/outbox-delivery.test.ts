@@ -3,17 +3,18 @@
 // dropped connections, TLS, AUTH, a killed worker) are in mail-faults.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Outbox } from '../src/mail/outbox.ts';
+import { Outbox, outboxSecretBox } from '../src/mail/outbox.ts';
 import { MailRenderer } from '../src/mail/render.ts';
 import { smtpTransport } from '../src/mail/transport.ts';
 import { OutboxWorker } from '../src/mail/worker.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Store } from '../src/store/store.ts';
-import { migratedTestStore, skipUnlessPostgres } from './support/databases.ts';
+import { migratedTestStore, skipUnlessPostgres, testSecretKey } from './support/databases.ts';
 import { SmtpSink } from './support/smtp-sink.ts';
 
 const renderer = new MailRenderer({ appName: 'Latchkey', baseUrl: new URL('http://accounts.latchkey.test') });
-const outbox = new Outbox('latchkey.test');
+const secretBox = outboxSecretBox(Buffer.from(testSecretKey, 'hex'));
+const outbox = new Outbox('latchkey.test', secretBox);
 
 async function enqueue(store: Store, to: string): Promise<void> {
   await store.transaction((tx) => outbox.enqueue(tx, { kind: 'password_changed', to, params: { name: null } }));
@@ -22,7 +23,7 @@ async function enqueue(store: Store, to: string): Promise<void> {
 async function startWorker(store: Store, port: number, busy?: () => boolean): Promise<{ worker: OutboxWorker; close(): Promise<void> }> {
   const config = loadConfig({ MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(port) });
   const transport = smtpTransport(config.smtp!);
-  const worker = new OutboxWorker(store, transport, renderer, { sender: 'Latchkey <no-reply@latchkey.test>', retryBaseMs: 50, pollMs: 20, busy, log: process.env.DEBUG_WORKER ? (e, m) => console.log(m, e) : undefined });
+  const worker = new OutboxWorker(store, transport, renderer, { sender: 'Latchkey <no-reply@latchkey.test>', secretBox, retryBaseMs: 50, pollMs: 20, busy, log: process.env.DEBUG_WORKER ? (e, m) => console.log(m, e) : undefined });
   await worker.start(outbox);
   return { worker, close: async () => { await worker.stop(); transport.close(); } };
 }

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { Outbox } from '../src/mail/outbox.ts';
+import { Outbox, outboxSecretBox } from '../src/mail/outbox.ts';
 import type { NewToken } from '../src/store/schema.ts';
 import type { Store } from '../src/store/store.ts';
-import { migratedTestStore, skipUnlessPostgres, type DatabaseKind, type TestDatabase } from './support/databases.ts';
+import { migratedTestStore, skipUnlessPostgres, testSecretKey, type DatabaseKind, type TestDatabase } from './support/databases.ts';
 
-const outbox = new Outbox('latchkey.test');
+const outbox = new Outbox('latchkey.test', outboxSecretBox(Buffer.from(testSecretKey, 'hex')));
 
 async function withStore(kind: DatabaseKind, fn: (store: Store, database: TestDatabase) => Promise<void>): Promise<void> {
   const { database, store, close } = await migratedTestStore(kind);

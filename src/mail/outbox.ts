@@ -1,17 +1,45 @@
 // The durable outbox: a flow writes its message here in the same transaction
 // as the token it carries, so a request answered 202 has its mail on disk.
+// What it carries (the link) is sealed under SECRET_KEY before it is written:
+// a copy of the database taken while mail waits opens no account.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { NewOutboxRow } from '../store/schema.ts';
+import { SecretBox } from '../security/secret-box.ts';
+import type { NewOutboxRow, OutboxRow } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
-import type { Message } from './messages.ts';
+import type { Message, MessageParams } from './messages.ts';
+
+/** The key that seals outbox params, derived from SECRET_KEY for this one use. */
+export function outboxSecretBox(secretKey: Buffer): SecretBox {
+  return SecretBox.derive(secretKey, 'outbox params');
+}
+
+/**
+ * A row's template values, opened with `box`; rows written before sealing
+ * existed hold plain JSON and are read as such. A row the key does not open
+ * is an error value whose text goes to last_error.
+ */
+export function openParams(box: SecretBox, row: Pick<OutboxRow, 'id' | 'params'>): { params: MessageParams } | { error: string } {
+  const stored = row.params ?? '{}';
+  const json = stored.startsWith('{') ? stored : SecretBox.isSealed(stored) ? box.open(stored, row.id) : undefined;
+  if (json === undefined) {
+    return { error: SecretBox.isSealed(stored) ? 'cannot decrypt: SECRET_KEY is not the key this message was written with' : 'cannot decrypt: the message body is in an unknown format' };
+  }
+  try {
+    return { params: JSON.parse(json) as MessageParams };
+  } catch {
+    return { error: 'the message body is not valid JSON' };
+  }
+}
 
 export class Outbox {
   readonly #events = new EventEmitter();
   readonly #messageIdDomain: string;
+  readonly #box: SecretBox;
 
-  constructor(messageIdDomain: string) {
+  constructor(messageIdDomain: string, box: SecretBox) {
     this.#messageIdDomain = messageIdDomain;
+    this.#box = box;
   }
 
   /** Call inside the flow's transaction. */
@@ -26,7 +54,8 @@ export class Outbox {
       id,
       kind: message.kind,
       recipient: message.to,
-      params: JSON.stringify(message.params),
+      // Sealed with the row's id as associated data: it opens in this row only.
+      params: this.#box.seal(JSON.stringify(message.params), id),
       // Stable across retries, so a resend after a dropped connection is recognisably the same message.
       message_id: `<${id}@${this.#messageIdDomain}>`,
       status: 'pending',

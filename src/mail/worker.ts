@@ -7,13 +7,16 @@
 import type { MailOutcome } from '../metrics.ts';
 import type { Store } from '../store/store.ts';
 import type { OutboxRow } from '../store/schema.ts';
-import type { MessageKind, MessageParams } from './messages.ts';
-import type { Outbox } from './outbox.ts';
+import type { SecretBox } from '../security/secret-box.ts';
+import type { MessageKind } from './messages.ts';
+import { openParams, type Outbox } from './outbox.ts';
 import type { MailRenderer } from './render.ts';
 import type { MailTransport } from './transport.ts';
 
 export type WorkerOptions = {
   sender: string;
+  /** Opens the sealed params of each message (src/mail/outbox.ts outboxSecretBox). */
+  secretBox: SecretBox;
   /**
    * Messages claimed and in flight at once; the pooled transport spreads them
    * over its connections and queues the rest, so its connections stay busy
@@ -65,6 +68,7 @@ export class OutboxWorker {
     this.#renderer = renderer;
     this.#options = {
       sender: options.sender,
+      secretBox: options.secretBox,
       concurrency: options.concurrency ?? 32,
       busy: options.busy ?? (() => false),
       busyConcurrency: options.busyConcurrency ?? 2,
@@ -216,9 +220,15 @@ export class OutboxWorker {
       this.#record(row, 'failed', 'mail expired before delivery');
       return;
     }
+    // A key that does not open this row never will: fail it alone, and the others go on.
+    const opened = openParams(this.#options.secretBox, row);
+    if ('error' in opened) {
+      await this.#store.markOutboxFailed(row.id, opened.error, false);
+      this.#record(row, 'failed', 'mail cannot be opened', { err: opened.error });
+      return;
+    }
     try {
-      const params = JSON.parse(row.params ?? '{}') as MessageParams;
-      const rendered = await this.#renderer.render(row.kind as MessageKind, params, row.created_at);
+      const rendered = await this.#renderer.render(row.kind as MessageKind, opened.params, row.created_at);
       const answer = await this.#transport.send({
         from: this.#options.sender,
         to: row.recipient,

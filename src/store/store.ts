@@ -7,6 +7,7 @@ import type { DatabaseConfig } from '../config.ts';
 import * as initial from './migrations/0001-initial.ts';
 import * as userLocale from './migrations/0002-user-locale.ts';
 import * as liveTokensIndex from './migrations/0003-live-tokens-index.ts';
+import { pruneEnded, type PruneCutoffs, type PruneOptions, type PruneReport } from './retention.ts';
 import type { Database, NewOutboxRow, NewToken, NewUser, OutboxRow, OutboxStatus, Session, Token, TokenPurpose, User } from './schema.ts';
 import { openSqlite } from './sqlite.ts';
 
@@ -27,6 +28,12 @@ export type Capabilities = {
    * same time are run one after another inside a single BEGIN … COMMIT.
    */
   groupCommit: boolean;
+  /**
+   * pg_try_advisory_lock: a periodic job (pruning) runs on one instance at a
+   * time. Without it (SQLite, one instance) such jobs simply run; their
+   * deletes are idempotent.
+   */
+  advisoryLocks: boolean;
 };
 
 const outboxChannel = 'latchkey_outbox';
@@ -45,7 +52,7 @@ const migrations = { '0001-initial': initial, '0002-user-locale': userLocale, '0
 export function openStore(config: DatabaseConfig): Store {
   if (config.kind === 'sqlite') {
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: openSqlite(config.path) }) });
-    return new Store(db, { rowLocks: false, writingCtes: false, groupCommit: true });
+    return new Store(db, { rowLocks: false, writingCtes: false, groupCommit: true, advisoryLocks: false });
   }
   const pool = new pg.Pool({
     Client: PreparingClient,
@@ -61,6 +68,7 @@ export function openStore(config: DatabaseConfig): Store {
     rowLocks: true,
     writingCtes: true,
     groupCommit: false,
+    advisoryLocks: true,
     listen: (onNotify) => listenPostgres(config.url, onNotify),
     announcer: new OutboxAnnouncer(() => sql`select pg_notify(${outboxChannel}, '')`.execute(db)),
   });
@@ -239,6 +247,31 @@ export class Store {
   close(): Promise<void> {
     this.capabilities.announcer?.stop();
     return this.db.destroy();
+  }
+
+  /**
+   * Deletes what ended before the cutoffs (src/store/retention.ts), in
+   * batches. One instance at a time where the database can tell: undefined
+   * when another one is pruning now.
+   */
+  prune(cutoffs: PruneCutoffs, options?: PruneOptions): Promise<PruneReport | undefined> {
+    return this.#exclusively('latchkey.prune', (db) => pruneEnded(db, cutoffs, options));
+  }
+
+  /** Runs fn unless another instance holds the lock `name`; undefined when one does. */
+  async #exclusively<T>(name: string, fn: (db: Kysely<Database>) => Promise<T>): Promise<T | undefined> {
+    if (!this.capabilities.advisoryLocks) return fn(this.db);
+    // A session-level lock belongs to one connection: take it, work and give it back on that one.
+    // Should the connection die, PostgreSQL releases the lock with it.
+    return this.db.connection().execute(async (db) => {
+      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(hashtextextended(${name}, 0)) as locked`.execute(db);
+      if (rows[0]?.locked !== true) return undefined;
+      try {
+        return await fn(db);
+      } finally {
+        await sql`select pg_advisory_unlock(hashtextextended(${name}, 0))`.execute(db);
+      }
+    });
   }
 
   // Users
@@ -442,10 +475,13 @@ export class Store {
       .where('id', '=', id).where('status', '=', 'pending').execute();
   }
 
-  /** Failed is final until an operator retries it; the body is kept for that. */
-  async markOutboxFailed(id: string, error: string, attempted: boolean): Promise<void> {
+  /**
+   * Failed is final until an operator retries it; the body is kept for that.
+   * A failed row's next_attempt_at says when it failed: RETENTION_DAYS counts from it.
+   */
+  async markOutboxFailed(id: string, error: string, attempted: boolean, now = Date.now()): Promise<void> {
     await this.db.updateTable('outbox')
-      .set((eb) => ({ status: 'failed', locked_until: null, last_error: error, attempts: attempted ? eb('attempts', '+', 1) : eb.ref('attempts') }))
+      .set((eb) => ({ status: 'failed', next_attempt_at: now, locked_until: null, last_error: error, attempts: attempted ? eb('attempts', '+', 1) : eb.ref('attempts') }))
       .where('id', '=', id).where('status', '=', 'pending').execute();
   }
 
