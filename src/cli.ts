@@ -2,10 +2,11 @@
 // latchkey serve | migrate | worker | prune | mail test --to ADDRESS
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { ConfigError, loadConfig, loadEnvFile, type Config } from './config.ts';
 import { lookAlikeVariables } from './config-names.ts';
-import { createMail, serve } from './main.ts';
+import type { Management } from './http/management.ts';
+import { createMail, serve, startManagementFor } from './main.ts';
 import { createMetrics } from './metrics.ts';
 import { prunePastRetention } from './retention.ts';
 import { parseEmail } from './security/email-address.ts';
@@ -16,7 +17,7 @@ const usage = `Usage: latchkey <command>
 Commands:
   serve                  answer HTTP on HOST:PORT and deliver mail (applies migrations first)
   migrate                apply pending database migrations and exit
-  worker                 deliver mail from the outbox only (beside a serve on the same database)
+  worker                 deliver mail from the outbox only (beside a serve on the same database; needs MAIL_SERVER)
   prune                  delete sent and failed mail, dead tokens and ended sessions older than RETENTION_DAYS
   mail test --to ADDRESS send one message through the configured mail server and print its answer
   outbox list [--status pending|sent|failed] [--limit N]
@@ -55,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
     case 'serve': {
       const running = await serve(config);
       if (config.smtp === undefined) log.info(`no MAIL_SERVER set: mail goes to the dev mailbox, ${running.address}/dev/mailbox`);
+      if (running.managementAddress !== undefined) log.info(`metrics and health for operators on ${running.managementAddress}`);
       await untilSignal();
       await running.stop();
       return 0;
@@ -66,18 +68,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(applied.length === 0 ? 'database is up to date\n' : `applied: ${applied.join(', ')}\n`);
       return 0;
     }
-    case 'worker': {
-      const store = openStore(config.database);
-      await store.migrate();
-      const mail = createMail(config, store, createMetrics(), (event, message) => log.info(event, message));
-      await mail.worker.start();
-      log.info('outbox worker started');
-      await untilSignal();
-      await mail.worker.stop();
-      mail.transport.close();
-      await store.close();
-      return 0;
-    }
+    case 'worker':
+      return worker(config, log);
     case 'prune':
       return prune(config);
     case 'mail test':
@@ -90,6 +82,35 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`latchkey: unknown command "${command}"\n\n${usage}\n`);
       return 2;
   }
+}
+
+/**
+ * `latchkey worker`: delivers the outbox beside a `serve`, with a management
+ * listener of its own, since its delivery counters live in its process.
+ */
+async function worker(config: Config, log: Logger): Promise<number> {
+  // The dev mailbox lives in a process's memory: a worker's would show no one and lose every message.
+  if (config.smtp === undefined) throw new ConfigError('MAIL_SERVER', 'set for `latchkey worker` (without it mail would go to a dev mailbox no one can open)');
+  const store = openStore(config.database);
+  await store.migrate();
+  const metrics = createMetrics();
+  const mail = createMail(config, store, metrics, log);
+  let management: Management | undefined;
+  try {
+    management = await startManagementFor(config, store, metrics, log);
+  } catch (error) {
+    mail.transport.close();
+    await store.close();
+    throw error;
+  }
+  await mail.worker.start();
+  log.info(management === undefined ? 'outbox worker started' : `outbox worker started; metrics and health on ${management.address}`);
+  await untilSignal();
+  await management?.close();
+  await mail.worker.stop();
+  mail.transport.close();
+  await store.close();
+  return 0;
 }
 
 async function prune(config: Config): Promise<number> {

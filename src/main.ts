@@ -1,11 +1,12 @@
 // Composition root: config → store → mail → HTTP server and outbox worker.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { DevMailbox } from './mail/dev-mailbox.ts';
 import { Outbox, outboxSecretBox } from './mail/outbox.ts';
 import { MailRenderer } from './mail/render.ts';
 import { devMailboxTransport, smtpTransport, type MailTransport } from './mail/transport.ts';
-import { OutboxWorker } from './mail/worker.ts';
+import { OutboxWorker, type WorkerLog } from './mail/worker.ts';
+import { startManagement, type Management } from './http/management.ts';
 import { buildServer } from './http/server.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { RequestPressure } from './request-pressure.ts';
@@ -21,10 +22,8 @@ export type Mail = {
   devMailbox: DevMailbox | undefined;
 };
 
-type Log = (event: Record<string, unknown>, message: string) => void;
-
 /** The mail side for a store: transport (SMTP, or the dev mailbox with no MAIL_SERVER), renderer and worker. */
-export function createMail(config: Config, store: Store, metrics: Metrics, log?: Log, busy?: () => boolean): Mail {
+export function createMail(config: Config, store: Store, metrics: Metrics, log?: WorkerLog, busy?: () => boolean): Mail {
   const devMailbox = config.smtp === undefined ? new DevMailbox() : undefined;
   const transport = config.smtp === undefined ? devMailboxTransport(devMailbox!) : smtpTransport(config.smtp);
   const renderer = new MailRenderer(config);
@@ -45,6 +44,8 @@ export type Running = {
   mail: Mail;
   /** The address it listens on, e.g. http://127.0.0.1:3000 */
   address: string;
+  /** The management listener's address (/metrics, /health), e.g. http://127.0.0.1:9464; undefined with MANAGEMENT_PORT=off. */
+  managementAddress: string | undefined;
   stop(): Promise<void>;
 };
 
@@ -56,10 +57,24 @@ export async function serve(config: Config): Promise<Running> {
   const metrics = createMetrics();
   let app: FastifyInstance | undefined;
   let pressure: RequestPressure | undefined;
-  const mail = createMail(config, store, metrics, (event, message) => app?.log.info(event, message), () => pressure?.busy ?? false);
-  app = await buildServer({ store, outbox: mail.outbox, config, metrics, devMailbox: mail.devMailbox });
+  // The worker is built before the server whose logger it writes to.
+  const mail = createMail(config, store, metrics, laterLog(() => app?.log), () => pressure?.busy ?? false);
+  // Metrics are not the public server's: the management listener serves them.
+  app = await buildServer({ store, outbox: mail.outbox, config, devMailbox: mail.devMailbox });
   pressure = new RequestPressure(app.server);
-  const address = await app.listen({ port: config.port, host: config.host });
+  let management: Management | undefined;
+  let address: string;
+  try {
+    management = await startManagementFor(config, store, metrics, app.log);
+    address = await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await management?.close();
+    await app.close();
+    pressure.stop();
+    mail.transport.close();
+    await store.close();
+    throw error;
+  }
   await mail.worker.start(mail.outbox);
   const pruner = new Pruner(store, config, app.log);
   pruner.start();
@@ -68,7 +83,9 @@ export async function serve(config: Config): Promise<Running> {
     store,
     mail,
     address,
+    managementAddress: management?.address,
     async stop() {
+      await management?.close();
       await app.close();
       pressure.stop();
       await mail.worker.stop();
@@ -76,5 +93,20 @@ export async function serve(config: Config): Promise<Running> {
       mail.transport.close();
       await store.close();
     },
+  };
+}
+
+/** The management listener (/metrics, /health) when MANAGEMENT_PORT is not off; `serve` and `worker` each run one. */
+export function startManagementFor(config: Config, store: Store, metrics: Metrics, log: FastifyBaseLogger): Promise<Management | undefined> {
+  if (config.management === undefined) return Promise.resolve(undefined);
+  return startManagement({ listen: config.management, store, metrics, redisUrl: config.redisUrl, log });
+}
+
+/** Each level forwards to a logger that may not exist yet (dropped until it does). */
+function laterLog(current: () => WorkerLog | undefined): WorkerLog {
+  return {
+    info: (event, message) => current()?.info(event, message),
+    warn: (event, message) => current()?.warn(event, message),
+    error: (event, message) => current()?.error(event, message),
   };
 }

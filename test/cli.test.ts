@@ -3,14 +3,14 @@
 // directory so no stray .env or data/ is read.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DatabaseSync } from 'node:sqlite';
-import { createDatabase, skipUnlessPostgres } from './support/databases.ts';
+import { createDatabase, skipUnlessPostgres, testSecretKey } from './support/databases.ts';
 import { request } from './support/latchkey.ts';
 import { SmtpSink, tokenFromLink } from './support/smtp-sink.ts';
 
@@ -23,7 +23,8 @@ type Exit = { code: number | null; signal: NodeJS.Signals | null };
 type Finished = Exit & { stdout: string; stderr: string };
 
 function childEnv(env: Env): Env {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env };
+  // No management listener unless a test asks for one: two children on its default port would collide.
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', MANAGEMENT_PORT: 'off', ...env };
 }
 
 function tempDir(): string {
@@ -419,6 +420,8 @@ describe('latchkey serve on PostgreSQL', () => {
       PORT: String(port),
       BASE_URL: `http://127.0.0.1:${port}`,
       DATABASE_URL: database.url,
+      // Required with PostgreSQL, the same on every instance.
+      SECRET_KEY: testSecretKey,
     }, cwd));
     try {
       await Promise.all(children.map((child, i) => waitForHealth(child, `http://127.0.0.1:${ports[i]}`)));
@@ -431,6 +434,185 @@ describe('latchkey serve on PostgreSQL', () => {
       await Promise.all(children.map((child) => child.stop()));
       rmSync(cwd, { recursive: true, force: true });
       await database.drop();
+    }
+  });
+});
+
+/**
+ * The TCP addresses a process listens on, e.g. ["127.0.0.1:3000"], from
+ * Linux's /proc (its socket inodes, matched against the listening sockets).
+ */
+function listeningAddresses(pid: number): string[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+      if (inode !== undefined) inodes.add(inode);
+    } catch { /* closed meanwhile */ }
+  }
+  const found: string[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').trim().split('\n').slice(1)) {
+      const [, local = '', , state, , , , , , inode = ''] = line.trim().split(/\s+/);
+      if (state !== '0A' || !inodes.has(inode)) continue;
+      const [hex = '', port = ''] = local.split(':');
+      // Each 32-bit word of the address is written in host (little-endian) order.
+      const bytes = (hex.match(/.{8}/g) ?? []).flatMap((word) => (word.match(/../g) ?? []).reverse().map((b) => parseInt(b, 16)));
+      const address = bytes.length === 4 ? bytes.join('.') : `[${bytes.map((b) => b.toString(16).padStart(2, '0')).join('')}]`;
+      found.push(`${address}:${parseInt(port, 16)}`);
+    }
+  }
+  return found.sort();
+}
+
+const canReadProc = existsSync(`/proc/${process.pid}/fd`) && existsSync('/proc/net/tcp') ? false : 'needs Linux /proc';
+
+/** Resolves true when something accepts a TCP connection on 127.0.0.1:port. */
+function accepts(port: number | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port!, '127.0.0.1');
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function oneLine(stderr: string): string {
+  assert.ok(stderr.endsWith('\n'), `stderr ends its line: ${JSON.stringify(stderr)}`);
+  const lines = stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `exactly one line on stderr: ${JSON.stringify(stderr)}`);
+  return lines[0]!;
+}
+
+describe('the management listener of latchkey serve and worker', () => {
+  test('serve without MANAGEMENT_HOST listens on HOST:PORT and on 127.0.0.1:MANAGEMENT_PORT, nothing else; /metrics and /health answer there', { skip: canReadProc, timeout: 60_000 }, async () => {
+    const cwd = tempDir();
+    const [port, managementPort] = await freePorts(2);
+    const child = new Child(['serve'], { PORT: String(port), BASE_URL: `http://127.0.0.1:${port}`, DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}`, MANAGEMENT_PORT: String(managementPort) }, cwd);
+    try {
+      await waitForHealth(child, `http://127.0.0.1:${port}`);
+      assert.deepEqual(listeningAddresses(child.process.pid!), [`127.0.0.1:${port}`, `127.0.0.1:${managementPort}`].sort());
+      const management = `http://127.0.0.1:${managementPort}`;
+      const metrics = await request(management, 'GET', '/metrics');
+      assert.equal(metrics.status, 200);
+      assert.match(metrics.text, /^# TYPE latchkey_mail_deliveries_total counter$/m);
+      const health = await request(management, 'GET', '/health');
+      assert.equal(health.status, 200, health.text);
+      assert.equal(health.json.status, 'ok');
+    } finally {
+      await child.stop();
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test('serve with MANAGEMENT_PORT=off listens on HOST:PORT only', { skip: canReadProc, timeout: 60_000 }, async () => {
+    const cwd = tempDir();
+    const [port] = await freePorts(1);
+    const child = new Child(['serve'], { PORT: String(port), BASE_URL: `http://127.0.0.1:${port}`, DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}`, MANAGEMENT_PORT: 'off' }, cwd);
+    try {
+      await waitForHealth(child, `http://127.0.0.1:${port}`);
+      assert.deepEqual(listeningAddresses(child.process.pid!), [`127.0.0.1:${port}`]);
+    } finally {
+      await child.stop();
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test('serve whose MANAGEMENT_PORT is taken exits non-zero with one line naming MANAGEMENT_PORT', { timeout: 30_000 }, async () => {
+    const cwd = tempDir();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const [port] = await freePorts(1);
+    try {
+      const result = await run(['serve'], { PORT: String(port), DATABASE_URL: `sqlite:${join(cwd, 'db.sqlite')}`, MANAGEMENT_PORT: String((taken.address() as AddressInfo).port) }, cwd);
+      assert.notEqual(result.code, 0);
+      assert.equal(result.signal, null, 'it exits by itself');
+      assert.match(oneLine(result.stderr), /\bMANAGEMENT_PORT\b/);
+      assert.equal(await accepts(port), false, 'the public port is not left open');
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test('worker serves its own /metrics and /health on MANAGEMENT_PORT', { timeout: 60_000 }, async () => {
+    const cwd = tempDir();
+    const sink = await new SmtpSink().start();
+    const [managementPort] = await freePorts(1);
+    const management = `http://127.0.0.1:${managementPort}`;
+    const child = new Child(['worker'], { DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}`, MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(sink.port), MANAGEMENT_PORT: String(managementPort) }, cwd);
+    try {
+      const health = await eventually(child, `GET ${management}/health`, async () => {
+        try {
+          return await request(management, 'GET', '/health');
+        } catch {
+          return undefined;
+        }
+      });
+      assert.equal(health.status, 200, health.text);
+      assert.deepEqual(health.json.outbox, { pending: 0, due: 0, failed: 0, oldest_due_seconds: 0 });
+      const metrics = await request(management, 'GET', '/metrics');
+      assert.match(metrics.text, /^# TYPE latchkey_mail_deliveries_total counter$/m);
+    } finally {
+      await child.stop();
+      await sink.stop();
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the dev mailbox stays on a developer machine (start-up refusals)', () => {
+  test('serve with BASE_URL=https://accounts.example.com and no MAIL_SERVER exits non-zero with one line naming MAIL_SERVER; nothing listens', { timeout: 30_000 }, async () => {
+    const cwd = tempDir();
+    const [port, managementPort] = await freePorts(2);
+    try {
+      const result = await run(['serve'], {
+        PORT: String(port),
+        BASE_URL: 'https://accounts.example.com',
+        DATABASE_URL: `sqlite:${join(cwd, 'db.sqlite')}`,
+        MANAGEMENT_PORT: String(managementPort),
+      }, cwd);
+      assert.notEqual(result.code, 0);
+      assert.equal(result.signal, null, 'it exits by itself rather than serving');
+      assert.match(oneLine(result.stderr), /\bMAIL_SERVER\b/);
+      assert.equal(result.stdout, '');
+      assert.equal(await accepts(port), false, 'nothing on PORT');
+      assert.equal(await accepts(managementPort), false, 'nothing on MANAGEMENT_PORT');
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  test('worker without MAIL_SERVER exits non-zero with one line naming MAIL_SERVER (instead of losing every message)', { timeout: 30_000 }, async () => {
+    const cwd = tempDir();
+    const [managementPort] = await freePorts(1);
+    try {
+      const result = await run(['worker'], { DATABASE_URL: `sqlite:${join(cwd, 'db.sqlite')}`, MANAGEMENT_PORT: String(managementPort) }, cwd, 15_000);
+      assert.notEqual(result.code, 0);
+      assert.equal(result.signal, null, 'it exits by itself rather than running');
+      assert.match(oneLine(result.stderr), /\bMAIL_SERVER\b/);
+      assert.equal(result.stdout, '');
+      assert.equal(await accepts(managementPort), false, 'nothing on MANAGEMENT_PORT');
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('look-alike variables', () => {
+  test('serve with MAIL_SEVRER=x starts (dev mailbox) and warns, naming MAIL_SEVRER and MAIL_SERVER', { timeout: 60_000 }, async () => {
+    const cwd = tempDir();
+    const [port] = await freePorts(1);
+    const base = `http://127.0.0.1:${port}`;
+    const child = new Child(['serve'], { PORT: String(port), BASE_URL: base, DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}`, MAIL_SEVRER: 'x', LOG_LEVEL: 'warn' }, cwd);
+    try {
+      await waitForHealth(child, base);
+      const warnings = child.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { level: number; msg: string })
+        .filter((entry) => entry.level === 40 && entry.msg.includes('MAIL_SEVRER'));
+      assert.equal(warnings.length, 1, child.output());
+      assert.match(warnings[0]!.msg, /\bMAIL_SERVER\b/);
+    } finally {
+      await child.stop();
+      rmSync(cwd, { recursive: true, force: true });
     }
   });
 });

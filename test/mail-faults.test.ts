@@ -76,7 +76,7 @@ async function startWorker(store: Store, mailEnv: Record<string, string>, option
     pollMs: 20,
     ...options,
     count: (_kind, outcome) => { counts[outcome]++; },
-    log: process.env.DEBUG_WORKER === undefined ? undefined : (event, message) => console.log(message, event),
+    log: process.env.DEBUG_WORKER === undefined ? undefined : console,
   });
   await worker.start(outbox);
   let stopped = false;

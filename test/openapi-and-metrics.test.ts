@@ -1,9 +1,12 @@
 // API.md: GET /openapi.json is an OpenAPI 3 document of every JSON endpoint;
-// GET /metrics is Prometheus text, with delivery counters by kind and outcome.
+// GET /metrics (management listener only) is Prometheus text, with delivery
+// counters by kind and outcome.
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { createAccount } from './support/accounts.ts';
-import { startServer, type TestServer } from './support/latchkey.ts';
+import { assertProblem } from './support/assertions.ts';
+import { request, startServer, type TestServer } from './support/latchkey.ts';
 
 const endpoints: [string, string][] = [
   ['post', '/api/users'], ['post', '/api/confirm'], ['post', '/api/resend-confirm'], ['post', '/api/sessions'],
@@ -29,9 +32,27 @@ describe('/openapi.json and /metrics', () => {
     assert.deepEqual(document.paths['/api/me'].get.security, [{ bearer: [] }]);
   });
 
-  test('/metrics is Prometheus text counting deliveries by message kind and outcome', async () => {
+  test('/api/health is documented as {status} and nothing else', async () => {
+    const document = (await server.request('GET', '/openapi.json')).json;
+    const schema = document.paths['/api/health'].get.responses['200'].content['application/json'].schema;
+    assert.deepEqual(Object.keys(schema.properties), ['status']);
+  });
+
+  // v2: the counters moved to the management listener; the public /metrics is gone.
+  test('/metrics on the public listener is 404 not_found', async () => {
+    assertProblem(await server.request('GET', '/metrics'), 404, 'not_found');
+  });
+
+  test('/metrics on the management listener is Prometheus text counting deliveries by message kind and outcome', async () => {
     await createAccount(server);
-    const response = await server.request('GET', '/metrics');
+    const management = server.running.managementAddress!;
+    // The worker counts a delivery after the SMTP answer reached it, which may be just after the mail arrived: poll.
+    const deadline = Date.now() + 10_000;
+    let response = await request(management, 'GET', '/metrics');
+    while (!/^latchkey_mail_deliveries_total\{kind="confirm",outcome="sent"\} 1$/m.test(response.text) && Date.now() < deadline) {
+      await sleep(50);
+      response = await request(management, 'GET', '/metrics');
+    }
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
     assert.match(response.text, /^latchkey_mail_deliveries_total\{kind="confirm",outcome="sent"\} 1$/m);

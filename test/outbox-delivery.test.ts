@@ -23,7 +23,7 @@ async function enqueue(store: Store, to: string): Promise<void> {
 async function startWorker(store: Store, port: number, busy?: () => boolean): Promise<{ worker: OutboxWorker; close(): Promise<void> }> {
   const config = loadConfig({ MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(port) });
   const transport = smtpTransport(config.smtp!);
-  const worker = new OutboxWorker(store, transport, renderer, { sender: 'Latchkey <no-reply@latchkey.test>', secretBox, retryBaseMs: 50, pollMs: 20, busy, log: process.env.DEBUG_WORKER ? (e, m) => console.log(m, e) : undefined });
+  const worker = new OutboxWorker(store, transport, renderer, { sender: 'Latchkey <no-reply@latchkey.test>', secretBox, retryBaseMs: 50, pollMs: 20, busy, log: process.env.DEBUG_WORKER ? console : undefined });
   await worker.start(outbox);
   return { worker, close: async () => { await worker.stop(); transport.close(); } };
 }

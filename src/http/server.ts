@@ -3,13 +3,11 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { FlowDeps } from '../flows/deps.ts';
 import type { DevMailbox } from '../mail/dev-mailbox.ts';
-import type { Metrics } from '../metrics.ts';
 import { registerApiGuard } from './plugins/api-guard.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { registerRateLimits } from './plugins/rate-limits.ts';
 import { emailRoutes } from './routes/email.ts';
 import { healthRoutes } from './routes/health.ts';
-import { metricsRoutes } from './routes/metrics.ts';
 import { registerOpenApi } from './routes/openapi.ts';
 import { pageRoutes } from './routes/pages.ts';
 import { passwordRoutes } from './routes/password.ts';
@@ -18,7 +16,6 @@ import { userRoutes } from './routes/users.ts';
 
 /** The flows' limits are not given: the server builds them from the configuration. */
 export type ServerDeps = Omit<FlowDeps, 'limits'> & {
-  metrics: Metrics;
   /** Present when no MAIL_SERVER is configured. */
   devMailbox?: DevMailbox;
 };
@@ -52,7 +49,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await passwordRoutes(app, flowDeps);
   await emailRoutes(app, flowDeps);
   await healthRoutes(app, deps.store);
-  await metricsRoutes(app, deps.metrics);
   await app.register(pageRoutes, { deps: flowDeps, devMailbox: deps.devMailbox });
   return app;
 }

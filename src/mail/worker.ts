@@ -42,8 +42,17 @@ export type WorkerOptions = {
   stopGraceMs?: number;
   /** Counts each outcome, by message kind (the /metrics counter). */
   count?: (kind: string, outcome: MailOutcome) => void;
-  log?: (event: Record<string, unknown>, message: string) => void;
+  log?: WorkerLog;
 };
+
+/**
+ * pino's shape, so Fastify's `app.log` or the CLI's logger fit as they are.
+ * Levels carry meaning: a retried delivery is a warning and a failed one an
+ * error, so an SMTP outage shows at LOG_LEVEL=warn.
+ */
+export type WorkerLog = Record<'info' | 'warn' | 'error', (event: Record<string, unknown>, message: string) => void>;
+
+const silent: WorkerLog = { info: () => {}, warn: () => {}, error: () => {} };
 
 export class OutboxWorker {
   readonly #store: Store;
@@ -78,7 +87,7 @@ export class OutboxWorker {
       retryBaseMs: options.retryBaseMs ?? 5_000,
       stopGraceMs: options.stopGraceMs ?? 10_000,
       count: options.count ?? (() => {}),
-      log: options.log ?? (() => {}),
+      log: options.log ?? silent,
     };
   }
 
@@ -95,7 +104,7 @@ export class OutboxWorker {
       try {
         this.#cleanups.push(await this.#store.capabilities.listen(() => this.wake()));
       } catch (error) {
-        this.#options.log({ err: errorSummary(error) }, 'outbox LISTEN failed; polling only');
+        this.#options.log.warn({ err: errorSummary(error) }, 'outbox LISTEN failed; polling only');
       }
     }
     const heartbeat = setInterval(() => this.#renewLeases(), this.#options.leaseMs / 3);
@@ -145,7 +154,7 @@ export class OutboxWorker {
           claimed = rows.length;
         } catch (error) {
           // The database may be briefly unreachable; the rows wait for the next pass.
-          this.#options.log({ err: errorSummary(error) }, 'outbox claim failed');
+          this.#options.log.warn({ err: errorSummary(error) }, 'outbox claim failed');
         }
       }
       // Claim again at once while there is both work and room; otherwise wait
@@ -158,7 +167,7 @@ export class OutboxWorker {
 
   #dispatch(row: OutboxRow): void {
     const delivery = this.#deliver(row)
-      .catch((error: unknown) => this.#options.log({ outboxId: row.id, err: errorSummary(error) }, 'outbox update failed; the lease will expire'))
+      .catch((error: unknown) => this.#options.log.error({ outboxId: row.id, err: errorSummary(error) }, 'outbox update failed; the lease will expire'))
       .finally(() => {
         this.#inFlight.delete(row.id);
         this.#released.delete(row.id);
@@ -210,7 +219,7 @@ export class OutboxWorker {
   #renewLeases(): void {
     const ids = [...this.#inFlight.keys()].filter((id) => !this.#released.has(id));
     this.#store.extendOutboxLease(ids, Date.now() + this.#options.leaseMs)
-      .catch((error: unknown) => this.#options.log({ err: errorSummary(error) }, 'outbox lease renewal failed'));
+      .catch((error: unknown) => this.#options.log.warn({ err: errorSummary(error) }, 'outbox lease renewal failed'));
   }
 
   async #deliver(row: OutboxRow): Promise<void> {
@@ -243,7 +252,7 @@ export class OutboxWorker {
       if (this.#released.has(row.id)) {
         // Cut off after stop() released it (the transport closed): the row is due
         // for the next worker now, and a retry written here would push it back.
-        this.#options.log({ outboxId: row.id, kind: row.kind, err: summary }, 'mail delivery abandoned on stop; the lease was released');
+        this.#options.log.info({ outboxId: row.id, kind: row.kind, err: summary }, 'mail delivery abandoned on stop; the lease was released');
         return;
       }
       if (isPermanent(error)) {
@@ -258,9 +267,11 @@ export class OutboxWorker {
 
   #record(row: OutboxRow, outcome: MailOutcome, message: string, extra: Record<string, unknown> = {}): void {
     this.#options.count(row.kind, outcome);
-    this.#options.log({ outboxId: row.id, kind: row.kind, ...extra }, message);
+    this.#options.log[outcomeLevel[outcome]]({ outboxId: row.id, kind: row.kind, ...extra }, message);
   }
 }
+
+const outcomeLevel = { sent: 'info', retried: 'warn', failed: 'error' } as const satisfies Record<MailOutcome, keyof WorkerLog>;
 
 /** base, 2×base, 4×base … capped at 30 min, each ±50% so retries after an outage spread out. */
 export function backoff(attempts: number, baseMs: number): number {

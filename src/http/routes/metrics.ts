@@ -1,3 +1,5 @@
+// GET /metrics, on the management listener only: the delivery counters by
+// message kind would tell a stranger whether a sign-up hit a known address.
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '../../metrics.ts';
 

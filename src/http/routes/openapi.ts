@@ -30,7 +30,7 @@ export async function registerOpenApi(app: FastifyInstance, config: Config): Pro
         },
       },
     },
-    // Only the JSON API: pages, assets, /metrics and the dev mailbox carry no tags.
+    // Only the JSON API: pages, assets and the dev mailbox carry no tags.
     hideUntagged: true,
   });
 
