@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createAccount, linkStartingWith, linkTo, logIn, signUp, strongPassword, uniqueEmail } from './support/accounts.ts';
 import { FormClient, csrfOf, setCookie, visibleText, type PageResponse } from './support/forms.ts';
-import { startServer, type TestServer } from './support/latchkey.ts';
+import { startServer, testBaseUrl, type TestServer } from './support/latchkey.ts';
 import { tokenFromLink } from './support/smtp-sink.ts';
 import { assertNoNewMail } from './support/mail-barrier.ts';
 import { safeNext } from '../src/http/plugins/pages.ts';
@@ -228,10 +228,11 @@ describe('HTML pages', () => {
   });
 
   test('next goes only to a path on this site', async () => {
-    assert.equal(safeNext('/account'), '/account');
-    assert.equal(safeNext('/account?tab=email'), '/account?tab=email');
+    const site = { allowedOrigins: [testBaseUrl] };
+    assert.equal(safeNext('/account', site), '/account');
+    assert.equal(safeNext('/account?tab=email', site), '/account?tab=email');
     for (const hostile of ['//evil.example/x', '/\\evil.example', 'https://evil.example/', 'evil.example', '/%0d%0aSet-Cookie:x', 'javascript:alert(1)']) {
-      const next = safeNext(hostile);
+      const next = safeNext(hostile, site);
       assert.ok(next === undefined || (next.startsWith('/') && !next.startsWith('//') && !/[\r\n]/.test(next)), `${hostile} → ${next}`);
     }
     const account = await createAccount(server);
