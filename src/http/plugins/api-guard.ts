@@ -32,9 +32,14 @@ export async function registerApiGuard(app: FastifyInstance, config: Config): Pr
   });
 }
 
-/** Whether the request is for a path under /api/, as the router read it. */
+/**
+ * Whether the request is for a path under /api/, as the router read it: the
+ * matched route, or, for a 404 or a catch-all route (the CORS preflight's
+ * '*'), the decoded path.
+ */
 function underApi(request: FastifyRequest): boolean {
-  return (request.routeOptions.url ?? decodedPath(request.url)).startsWith('/api/');
+  const route = request.routeOptions.url;
+  return (route === undefined || route.includes('*') ? decodedPath(request.url) : route).startsWith('/api/');
 }
 
 /** An unmatched request's path, percent-decoded as the router decodes it before matching. */
