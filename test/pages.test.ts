@@ -3,12 +3,12 @@
 // dev mailbox, and form POSTs sharing their JSON twin's rate limits.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createAccount, linkStartingWith, linkTo, logIn, signUp, strongPassword, uniqueEmail } from './support/accounts.ts';
+import { createAccount, linkStartingWith, linkTo, logIn, requestReset, signUp, strongPassword, uniqueEmail } from './support/accounts.ts';
 import { FormClient, csrfOf, setCookie, visibleText, type PageResponse } from './support/forms.ts';
-import { startServer, type TestServer } from './support/latchkey.ts';
+import { startServer, testBaseUrl, type TestServer } from './support/latchkey.ts';
 import { tokenFromLink } from './support/smtp-sink.ts';
 import { assertNoNewMail } from './support/mail-barrier.ts';
-import { safeNext } from '../src/http/plugins/pages.ts';
+import { safeNext } from '../src/http/safe-next.ts';
 
 /** A mailed link as a path on the server under test (mail links use BASE_URL's host). */
 function pathOf(link: string): string {
@@ -51,20 +51,28 @@ describe('HTML pages', () => {
 
   test('every page sends a CSP without script and with frame-ancestors none, nosniff, no-referrer and no-store', async () => {
     const client = new FormClient(server.url);
-    const anonymous = ['/', '/register', '/login', '/confirm?token=abc', '/resend-confirmation', '/forgot-password', '/reset-password?token=abc', '/confirm-email?token=abc'];
+    const anonymous = ['/', '/register', '/login', '/resend-confirmation', '/forgot-password'];
     for (const path of anonymous) {
       const response = await client.get(path);
       assert.equal(response.status, 200, `${path}: ${response.status}`);
       assertPageHeaders(response, path);
     }
     const account = await createAccount(server);
+    const resetPage = await client.get(`/reset-password?token=${await requestReset(server, account.email)}`);
+    assert.equal(resetPage.status, 200, 'a live reset link');
+    assertPageHeaders(resetPage, '/reset-password');
     await logInWithForm(client, account.email, account.password);
     const accountPage = await client.get('/account');
     assert.equal(accountPage.status, 200);
     assertPageHeaders(accountPage, '/account');
 
-    // Error pages too: a dead token (400), a forged form (403).
-    const deadToken = await client.submit('/confirm?token=not-a-real-token', { token: 'not-a-real-token' }, '/confirm');
+    // Error pages too: a dead token (400 on GET since API.md v2, and on POST), a forged form (403).
+    for (const path of ['/confirm?token=abc', '/reset-password?token=abc', '/confirm-email?token=abc']) {
+      const dead = await client.get(path);
+      assert.equal(dead.status, 400, path);
+      assertPageHeaders(dead, `${path}: invalid token page`);
+    }
+    const deadToken = await client.post('/confirm', { _csrf: csrfOf(accountPage.text, '/logout'), token: 'not-a-real-token' });
     assert.equal(deadToken.status, 400);
     assertPageHeaders(deadToken, 'invalid token page');
     const forged = await client.post('/forgot-password', { email: account.email, _csrf: 'forged' });
@@ -216,9 +224,15 @@ describe('HTML pages', () => {
   test('a dead token shows a 400 page saying so, linking to where a new link is asked for', async () => {
     const client = new FormClient(server.url);
     const cases: [string, string][] = [['/confirm', '/resend-confirmation'], ['/reset-password', '/forgot-password'], ['/confirm-email', '/account']];
+    const csrf = csrfOf((await client.get('/forgot-password')).text, '/forgot-password');
     for (const [path, askAgain] of cases) {
+      // API.md v2: the GET already says so; the POST of a forged form too.
+      const opened = await client.get(`${path}?token=spent`);
+      assert.equal(opened.status, 400, `GET ${path}`);
+      assert.match(visibleText(opened.text), /This link does not work/, `GET ${path}`);
+      assert.match(opened.text, new RegExp(`href="${askAgain}"`), `GET ${path} links to ${askAgain}`);
       const fields: Record<string, string> = path === '/reset-password' ? { token: 'spent', password: 'a long new passphrase', password_confirmation: 'a long new passphrase' } : { token: 'spent' };
-      const response = await client.submit(`${path}?token=spent`, fields, path);
+      const response = await client.post(path, { _csrf: csrf, ...fields });
       assert.equal(response.status, 400, path);
       assert.match(visibleText(response.text), /This link does not work/, path);
       assert.match(response.text, new RegExp(`href="${askAgain}"`), `${path} links to ${askAgain}`);
@@ -228,10 +242,11 @@ describe('HTML pages', () => {
   });
 
   test('next goes only to a path on this site', async () => {
-    assert.equal(safeNext('/account'), '/account');
-    assert.equal(safeNext('/account?tab=email'), '/account?tab=email');
+    const site = { allowedOrigins: [testBaseUrl] };
+    assert.equal(safeNext('/account', site), '/account');
+    assert.equal(safeNext('/account?tab=email', site), '/account?tab=email');
     for (const hostile of ['//evil.example/x', '/\\evil.example', 'https://evil.example/', 'evil.example', '/%0d%0aSet-Cookie:x', 'javascript:alert(1)']) {
-      const next = safeNext(hostile);
+      const next = safeNext(hostile, site);
       assert.ok(next === undefined || (next.startsWith('/') && !next.startsWith('//') && !/[\r\n]/.test(next)), `${hostile} → ${next}`);
     }
     const account = await createAccount(server);
@@ -317,10 +332,11 @@ describe('HTML pages', () => {
 
   test('forms carry labels and the autocomplete hints password managers need', async () => {
     const client = new FormClient(server.url);
+    const account = await createAccount(server);
     const expectations: [string, string[]][] = [
       ['/register', ['email" type="email" autocomplete="email"', 'password" type="password" autocomplete="new-password"', 'password_confirmation" type="password" autocomplete="new-password"']],
       ['/login', ['email" type="email" autocomplete="email"', 'password" type="password" autocomplete="current-password"']],
-      ['/reset-password?token=t', ['password" type="password" autocomplete="new-password"']],
+      [`/reset-password?token=${await requestReset(server, account.email)}`, ['password" type="password" autocomplete="new-password"']],
       ['/forgot-password', ['email" type="email" autocomplete="email"']],
     ];
     for (const [path, inputs] of expectations) {
@@ -328,7 +344,6 @@ describe('HTML pages', () => {
       for (const input of inputs) assert.ok(page.text.includes(`name="${input}`), `${path}: ${input}`);
       for (const id of page.text.matchAll(/<input id="([^"]+)"/g)) assert.ok(page.text.includes(`<label for="${id[1]}">`), `${path}: #${id[1]} has a label`);
     }
-    const account = await createAccount(server);
     await logInWithForm(client, account.email, account.password);
     const page = await client.get('/account');
     assert.ok(page.text.includes('name="current_password" type="password" autocomplete="current-password"'));
@@ -430,8 +445,10 @@ describe('HTML pages', () => {
       }
 
       assert.equal((await limited.request('POST', '/api/confirm', { body: { token: 'bogus' } })).status, 400);
-      assert.equal((await client.submit('/confirm?token=bogus', { token: 'bogus' }, '/confirm')).status, 400);
-      const reset = await client.submit('/reset-password?token=bogus', { token: 'bogus', password: 'a long passphrase here', password_confirmation: 'a long passphrase here' }, '/reset-password');
+      // A dead token's page is a 400 on GET (API.md v2), so the forms are posted with another form's CSRF token.
+      const csrf = csrfOf((await client.get('/forgot-password')).text, '/forgot-password');
+      assert.equal((await client.post('/confirm', { _csrf: csrf, token: 'bogus' })).status, 400);
+      const reset = await client.post('/reset-password', { _csrf: csrf, token: 'bogus', password: 'a long passphrase here', password_confirmation: 'a long passphrase here' });
       assert.equal(reset.status, 429, 'invalid tokens are counted across the API and the forms');
     } finally {
       await limited.stop();

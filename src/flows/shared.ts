@@ -54,17 +54,27 @@ export class FieldCheck {
     return normalizePassword(input);
   }
 
-  /** A link target a client asked for: only an allowed origin may receive a token. */
+  /**
+   * A link target a client asked for (API.md, "Links and codes"): only an
+   * allowed origin may receive a token, and only a URL already in its
+   * serialized form is taken, because the mail carries the parsed URL's
+   * serialization: whatever parsing would drop or rewrite (spaces, tabs,
+   * backslashes, U+0085, non-ASCII) could otherwise differ between what was
+   * checked and what a mail reader sees. Returns the serialization.
+   */
   linkTarget(field: string, input: string | undefined, config: Config): string | undefined {
     if (input === undefined) return undefined;
-    const url = URL.parse(input.replaceAll('{token}', 'TOKEN'));
-    // URL parsing drops CR, LF and tab, but a {token} link is built from the raw input: refuse them here.
-    // eslint-disable-next-line no-control-regex
-    if (url === null || /[\u0000-\u001f\u007f]/.test(input) || !config.allowedOrigins.includes(url.origin) || url.username !== '' || url.password !== '') {
+    // Printable ASCII only, without space and backslash.
+    if (!/^[\x21-\x5b\x5d-\x7e]+$/.test(input)) {
+      this.errors[field] = 'must be a URL in its serialized form: no spaces, backslashes, control or non-ASCII characters';
+      return undefined;
+    }
+    const url = URL.parse(input);
+    if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:') || !config.allowedOrigins.includes(url.origin) || url.username !== '' || url.password !== '') {
       this.errors[field] = 'must be an absolute URL on an allowed origin';
       return undefined;
     }
-    return input;
+    return url.href;
   }
 
   name(field: string, input: string | undefined): string | null {
@@ -81,10 +91,22 @@ export class FieldCheck {
   }
 }
 
-/** A link carrying `token`: to the client's own route when it gave one, else to BASE_URL + path. */
+// `{token}` as typed, or as the path serializes it (hex digits in either case).
+const tokenPlaceholder = /\{token\}|%7[Bb]token%7[Dd]/;
+const tokenPlaceholders = new RegExp(tokenPlaceholder.source, 'g');
+
+/**
+ * A link carrying `token`: to the client's own route when it gave one (a
+ * serialization from FieldCheck.linkTarget), else to BASE_URL + path. The
+ * token takes the place of `{token}` wherever it stands (the path holds it
+ * percent-encoded, `%7Btoken%7D`), else goes in the query as `token`. Only the
+ * path, query and fragment are filled in, and the result is serialized again,
+ * so the mailed link is always a parsed URL on the checked origin.
+ */
 export function linkWithToken(config: Config, path: string, token: string, clientTarget?: string): string {
-  if (clientTarget !== undefined && clientTarget.includes('{token}')) return clientTarget.replaceAll('{token}', token);
   const url = new URL(clientTarget ?? `${config.baseUrl.href.replace(/\/$/, '')}${path}`);
+  const rest = url.pathname + url.search + url.hash;
+  if (tokenPlaceholder.test(rest)) return new URL(url.origin + rest.replace(tokenPlaceholders, token)).href;
   url.searchParams.set('token', token);
   return url.href;
 }

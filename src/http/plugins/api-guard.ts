@@ -1,5 +1,8 @@
 // What every JSON endpoint refuses before its body is read: a foreign Origin
-// (403 cross_site) and, on endpoints that take a body, anything but JSON (415).
+// (403 cross_site) and, on endpoints that take a body, anything but JSON (415);
+// and what every answer under /api/ carries: Cache-Control: no-store.
+// "Under /api/" is decided by the route the router matched, which it found
+// after percent-decoding: /%61pi/users is /api/users, with every rule of it.
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.ts';
@@ -16,11 +19,37 @@ export async function registerApiGuard(app: FastifyInstance, config: Config): Pr
 
   app.addHook('onRequest', async function guardApi(request, reply) {
     // An unknown route is a 404 whatever its headers; the guard is for the JSON endpoints.
-    if (!request.url.startsWith('/api/') || request.method === 'OPTIONS' || request.is404) return;
+    if (request.is404 || request.method === 'OPTIONS' || !underApi(request)) return;
     const origin = request.headers.origin;
     if (origin !== undefined && !config.allowedOrigins.includes(origin)) return sendProblem(reply, 'cross_site');
     if (takesBody(request) && mediaType(request) !== 'application/json') return sendProblem(reply, 'unsupported_media_type');
   });
+
+  // onSend sees every answer, errors, 404s and 429s included. A session token or
+  // an account's data must not stay in a browser's or a proxy's cache.
+  app.addHook('onSend', async function noStore(request, reply) {
+    if (underApi(request)) reply.header('cache-control', 'no-store');
+  });
+}
+
+/**
+ * Whether the request is for a path under /api/, as the router read it: the
+ * matched route, or, for a 404 or a catch-all route (the CORS preflight's
+ * '*'), the decoded path.
+ */
+function underApi(request: FastifyRequest): boolean {
+  const route = request.routeOptions.url;
+  return (route === undefined || route.includes('*') ? decodedPath(request.url) : route).startsWith('/api/');
+}
+
+/** An unmatched request's path, percent-decoded as the router decodes it before matching. */
+function decodedPath(url: string): string {
+  const path = url.split('?', 1)[0]!;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 function takesBody(request: FastifyRequest): boolean {

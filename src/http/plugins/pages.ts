@@ -348,14 +348,3 @@ function tokenQuery(request: FastifyRequest): string {
   const token = formField(request, 'token');
   return token === '' ? '' : `?token=${encodeURIComponent(token)}`;
 }
-
-/**
- * A `next` target, only when it is a path on this site: "/account" yes;
- * "//evil.example", "/\evil.example", "https://evil.example" no.
- */
-export function safeNext(next: string | undefined): string | undefined {
-  if (next === undefined || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\') || next.length > 2000) return undefined;
-  const base = 'http://next.invalid';
-  const url = URL.parse(next, base);
-  return url !== null && url.origin === base ? url.pathname + url.search : undefined;
-}

@@ -2,7 +2,7 @@
 // without JavaScript and call the same flows as the JSON endpoints. Each form
 // POST declares its JSON twin's rate-limit endpoint (endpointLimits in plugins/rate-limits.ts), so both share their counters.
 import type { FastifyInstance } from 'fastify';
-import { AppError } from '../../errors.ts';
+import { checkLinkToken } from '../../flows/check-link-token.ts';
 import { confirm } from '../../flows/confirm.ts';
 import type { FlowDeps } from '../../flows/deps.ts';
 import { requestPasswordReset } from '../../flows/request-password-reset.ts';
@@ -13,7 +13,8 @@ import { signIn } from '../../flows/sign-in.ts';
 import { signUp } from '../../flows/sign-up.ts';
 import type { DevMailbox } from '../../mail/dev-mailbox.ts';
 import { PageRenderer } from '../../pages/render.ts';
-import { formField, Pages, queryValue, safeNext, samePassword, setUpPages } from '../plugins/pages.ts';
+import { formField, Pages, queryValue, samePassword, setUpPages } from '../plugins/pages.ts';
+import { safeNext } from '../safe-next.ts';
 import { accountRoutes } from './account.ts';
 import { devMailboxRoutes } from './dev-mailbox.ts';
 import { endpointLimits } from '../plugins/rate-limits.ts';
@@ -74,14 +75,14 @@ function publicRoutes(app: FastifyInstance, pages: Pages): void {
 
   app.get('/login', async function loginForm(request, reply) {
     const page = await pages.open(request, reply);
-    const next = safeNext(queryValue(request, 'next'));
+    const next = safeNext(queryValue(request, 'next'), deps.config);
     if (page.session !== undefined) return page.redirect(next ?? '/account');
     return page.render('login', { next });
   });
 
   app.post('/login', { config: { limits: endpointLimits.logIn } }, async function logIn(request, reply) {
     const page = await pages.open(request, reply);
-    const next = safeNext(formField(request, 'next'));
+    const next = safeNext(formField(request, 'next'), deps.config);
     const email = formField(request, 'email');
     let token: string;
     try {
@@ -104,9 +105,10 @@ function publicRoutes(app: FastifyInstance, pages: Pages): void {
     return page.redirect('/login', 'logged_out');
   });
 
-  // GET shows a button and spends nothing: mail scanners open links too.
+  // A token page's GET shows its form only for a live token, and spends nothing: mail scanners open links too.
   app.get('/confirm', async function confirmForm(request, reply) {
-    return (await pages.open(request, reply)).render('confirm', { token: requiredToken(queryValue(request, 'token')) });
+    const page = await pages.open(request, reply);
+    return page.render('confirm', { token: await checkLinkToken(deps, queryValue(request, 'token'), 'confirm') });
   });
 
   app.post('/confirm', { config: { limits: endpointLimits.confirm } }, async function confirmAccount(request, reply) {
@@ -146,7 +148,8 @@ function publicRoutes(app: FastifyInstance, pages: Pages): void {
   });
 
   app.get('/reset-password', async function resetForm(request, reply) {
-    return (await pages.open(request, reply)).render('reset-password', { token: requiredToken(queryValue(request, 'token')) });
+    const page = await pages.open(request, reply);
+    return page.render('reset-password', { token: await checkLinkToken(deps, queryValue(request, 'token'), 'reset') });
   });
 
   app.post('/reset-password', { config: { limits: endpointLimits.resetPassword } }, async function reset(request, reply) {
@@ -166,7 +169,8 @@ function publicRoutes(app: FastifyInstance, pages: Pages): void {
   });
 
   app.get('/confirm-email', async function confirmEmailForm(request, reply) {
-    return (await pages.open(request, reply)).render('confirm-email', { token: requiredToken(queryValue(request, 'token')) });
+    const page = await pages.open(request, reply);
+    return page.render('confirm-email', { token: await checkLinkToken(deps, queryValue(request, 'token'), 'email_change') });
   });
 
   // The same flow and the same counters as POST /api/confirm, which redeems email-change tokens too.
@@ -175,10 +179,4 @@ function publicRoutes(app: FastifyInstance, pages: Pages): void {
     await confirm(deps, formField(request, 'token'));
     return page.redirect(page.session === undefined ? '/login' : '/account', 'email_changed');
   });
-}
-
-/** A token page opened without its token has nothing to offer but the invalid-link page. */
-function requiredToken(token: string | undefined): string {
-  if (token === undefined || token === '') throw new AppError('invalid_token');
-  return token;
 }
