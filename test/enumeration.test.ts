@@ -1,7 +1,7 @@
 // API.md: nothing in an answer tells whether an address has an account.
 // Every endpoint that takes an address answers known and unknown ones with
 // the same status, the same headers (Date aside) and byte-identical bodies.
-// Equal timing is measured by `npm run bench` (bench/timing-equality.ts), not asserted here.
+// Equal timing is asserted by test/timing.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createAccount, logIn, strongPassword, uniqueEmail, type Account } from './support/accounts.ts';
