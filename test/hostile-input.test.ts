@@ -8,10 +8,9 @@ import { createAccount, linkTo, logIn, requestReset, strongPassword, uniqueEmail
 import { assertProblem, assertSentTo, assertValidation, headerBlock } from './support/assertions.ts';
 import { skipUnlessPostgres } from './support/databases.ts';
 import { startServer, testBaseUrl, type TestServer } from './support/latchkey.ts';
-import { assertNoNewMail, mailBarrier, mailCounts } from './support/mail-barrier.ts';
+import { assertNoNewMail, barrierAddress, mailBarrier, mailCounts } from './support/mail-barrier.ts';
 import { rawRequest } from './support/raw-request.ts';
 import type { ReceivedMail } from './support/smtp-sink.ts';
-import { parseEmail } from '../src/security/email-address.ts';
 
 const postgresSkip = await skipUnlessPostgres();
 
@@ -141,18 +140,22 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       test('CR/LF in any field of any mail-sending endpoint never reaches a header of the raw message', async () => {
         const pending = await createAccount(server, { confirmed: false });
         const before = server.smtp.received.length;
+        // Who may be mailed: the two accounts, and the addresses these requests name with the injected characters taken out.
+        const allowed = new Set([known.email, pending.email]);
         for (const injected of injections) {
+          const [fresh, split, moved] = [uniqueEmail('crlf'), uniqueEmail('crlf'), uniqueEmail('crlf')];
+          for (const address of [fresh, split, moved.replace('@', '@x.')]) allowed.add(address);
           const bodies: [string, Record<string, string>, string?][] = [
-            ['/api/users', { email: `${uniqueEmail('crlf')}${injected}`, password: strongPassword() }],
+            ['/api/users', { email: `${fresh}${injected}`, password: strongPassword() }],
             // IDNA drops CR/LF from a domain: this one must not become an account whose mail goes to "…@exam".
-            ['/api/users', { email: uniqueEmail('crlf').replace('@example', `@exam${injected.replace(/[^\r\n]/g, '')}ple`), password: strongPassword() }],
+            ['/api/users', { email: split.replace('@example', `@exam${injected.replace(/[^\r\n]/g, '')}ple`), password: strongPassword() }],
             ['/api/users', { email: pending.email, password: strongPassword(), name: `Pat${injected}` }],
             ['/api/users', { email: known.email, password: strongPassword(), confirm_url: `${testBaseUrl}/confirm${injected}` }],
             ['/api/resend-confirm', { email: `${pending.email}${injected}` }],
             ['/api/resend-confirm', { email: pending.email, confirm_url: `${testBaseUrl}/c?x=${injected}&t={token}` }],
             ['/api/reset-password-request', { email: `${known.email.replace('@', `${injected}@`)}` }],
             ['/api/reset-password-request', { email: known.email, reset_url: `${testBaseUrl}/r${injected}` }],
-            ['/api/update-email', { new_email: uniqueEmail('crlf').replace('@', `@x${injected}.`), password: known.password }, session],
+            ['/api/update-email', { new_email: moved.replace('@', `@x${injected}.`), password: known.password }, session],
           ];
           for (const [path, body, token] of bodies) {
             const response = await server.request('POST', path, token === undefined ? { body } : { body, token });
@@ -164,11 +167,9 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         assert.ok(sent.length > 0, 'some of those requests did send mail');
         for (const mail of sent) assertCleanHeaders(mail);
         assert.deepEqual(server.smtp.to('victim@evil.test'), []);
-        // Every recipient is exactly the address stored on an account.
+        allowed.add(barrierAddress(server)!);
         for (const recipient of sent.flatMap((mail) => mail.rcptTo)) {
-          const parsed = parseEmail(recipient);
-          assert.ok(typeof parsed !== 'string', `a valid recipient: ${JSON.stringify(recipient)}`);
-          assert.equal((await server.running.store.findUserByEmail(parsed.canonical))?.email.toLowerCase(), recipient.toLowerCase());
+          assert.ok(allowed.has(recipient), `mail went to ${JSON.stringify(recipient)}, none of the addresses these requests name`);
         }
       });
     });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createDatabase, testSecretKey, type DatabaseKind, type TestDatabase } from './databases.ts';
 import { request, testBaseUrl, type RequestOptions, type TestResponse } from './latchkey.ts';
+import { until } from './process.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -54,15 +55,17 @@ export async function startServeProcess(kind: DatabaseKind, env: Record<string, 
     await database.drop();
   };
 
-  const deadline = Date.now() + startTimeoutMs;
-  for (;;) {
-    const url = /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(log())?.[1];
-    if (url !== undefined) return { url, database, request: (method, path, options) => request(url, method, path, options), log, stop };
-    if (child.exitCode !== null || Date.now() > deadline) {
-      const output = log();
-      await stop();
-      throw new Error(`latchkey serve ${child.exitCode === null ? `did not listen within ${startTimeoutMs} ms` : `exited with ${child.exitCode}`}:\n${output}`);
-    }
-    await new Promise((wake) => setTimeout(wake, 20));
+  const listening = () => /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(log())?.[1];
+  let url: string;
+  try {
+    url = await until('latchkey serve listening', () => {
+      if (child.exitCode !== null) throw new Error(`latchkey serve exited with ${child.exitCode}`);
+      return listening();
+    }, startTimeoutMs);
+  } catch (error) {
+    const output = log();
+    await stop();
+    throw new Error(`${(error as Error).message}:\n${output}`);
   }
+  return { url, database, request: (method, path, options) => request(url, method, path, options), log, stop };
 }
