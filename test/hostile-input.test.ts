@@ -271,7 +271,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
   });
 }
 
-for (const trustProxy of ['false', 'true']) {
+// API.md v2 refuses TRUST_PROXY=true: the proxy is trusted by naming it, here the test client's own address.
+for (const trustProxy of ['false', '127.0.0.1']) {
   describe(`links with TRUST_PROXY=${trustProxy}`, () => {
     let server: TestServer;
     before(async () => {
