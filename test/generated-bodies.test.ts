@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { domainToASCII } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { parseEmail } from '../src/security/email-address.ts';
 import { createAccount, logIn, strongPassword, uniqueEmail, type Account } from './support/accounts.ts';
 import { skipUnlessPostgres } from './support/databases.ts';
 import { startServer, testBaseUrl, type TestResponse, type TestServer } from './support/latchkey.ts';
 import { mailBarrier } from './support/mail-barrier.ts';
+import { selectRows } from './support/sql.ts';
 
 const postgresSkip = await skipUnlessPostgres();
 const unreachable = '1000000';
@@ -147,14 +147,14 @@ for (const [kind, runsPerEndpoint] of [['sqlite', 1250], ['postgres', 1250]] as 
 
     test('no mail went to an address other than the one stored on an account (or an email change\'s new address)', async () => {
       await mailBarrier(server);
-      const rows = await server.running.store.listOutbox();
+      // Read with plain SQL: the product's own address parser and store must not judge their own output.
+      const rows = await selectRows<{ kind: string; recipient: string }>(server.database, 'select kind, recipient from outbox');
+      const accounts = new Set((await selectRows<{ email: string }>(server.database, 'select email from users')).map((user) => user.email));
+      const newAddresses = new Set((await selectRows<{ new_email: string }>(server.database, 'select new_email from tokens where new_email is not null')).map((token) => token.new_email));
       assert.ok(rows.length > 0);
       for (const row of rows) {
-        const parsed = parseEmail(row.recipient);
-        assert.ok(typeof parsed !== 'string' && parsed.display === row.recipient, `a well-formed recipient: ${JSON.stringify(row.recipient)}`);
-        const holder = await server.running.store.findUserByEmail(parsed.canonical);
-        if (holder === undefined) assert.equal(row.kind, 'email_change_confirm', `${row.kind} to ${row.recipient}, which no account holds`);
-        else if (row.kind !== 'email_change_confirm') assert.equal(row.recipient, holder.email, `${row.kind}: the stored address, as typed at sign-up`);
+        if (row.kind === 'email_change_confirm') assert.ok(newAddresses.has(row.recipient), `${row.kind} to ${JSON.stringify(row.recipient)}, which no email change asked for`);
+        else assert.ok(accounts.has(row.recipient), `${row.kind} to ${JSON.stringify(row.recipient)}, not an address as stored on an account`);
       }
       // SMTP carries a Unicode domain in its ASCII form: compare envelopes in that form, local part exactly.
       const onTheWire = (address: string) => `${address.slice(0, address.lastIndexOf('@'))}@${domainToASCII(address.slice(address.lastIndexOf('@') + 1))}`;

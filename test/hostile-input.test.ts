@@ -2,43 +2,60 @@
 // to read, header injection, prototype keys, look-alike addresses, and
 // Host-style headers that must never change a link.
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createAccount, linkTo, logIn, requestReset, strongPassword, uniqueEmail, type Account } from './support/accounts.ts';
 import { assertProblem, assertSentTo, assertValidation, headerBlock } from './support/assertions.ts';
 import { skipUnlessPostgres } from './support/databases.ts';
 import { startServer, testBaseUrl, type TestServer } from './support/latchkey.ts';
-import { assertNoNewMail, mailBarrier, mailCounts } from './support/mail-barrier.ts';
+import { assertNoNewMail, barrierAddress, mailBarrier, mailCounts } from './support/mail-barrier.ts';
 import { rawRequest } from './support/raw-request.ts';
 import type { ReceivedMail } from './support/smtp-sink.ts';
-import { parseEmail } from '../src/security/email-address.ts';
 
 const postgresSkip = await skipUnlessPostgres();
 
-/** Sends `total` bytes of JSON whitespace, chunked, until the server answers or hangs up. */
-function chunkedUpload(base: string, path: string, total: number): Promise<{ status: number; written: number }> {
+/**
+ * Sends up to `total` bytes of JSON whitespace, chunked, over a raw socket,
+ * one 16 KB chunk at a time, reading while it writes: it stops writing at
+ * the first byte of an answer and waits for the server to hang up. (A client
+ * that keeps megabytes in flight gets the connection reset under the answer
+ * and cannot tell a 413 from a crash.) `response` is everything the server
+ * sent; `closed` whether it hung up within `closeWithinMs`.
+ */
+function chunkedUpload(base: string, path: string, total: number, closeWithinMs = 5000): Promise<{ status: number; response: string; written: number; closed: boolean }> {
   const url = new URL(path, base);
   return new Promise((resolve) => {
+    const socket = connect(Number(url.port), url.hostname);
+    let response = '';
     let written = 0;
-    let status = 0;
-    const req = httpRequest({ host: url.hostname, port: url.port, method: 'POST', path: url.pathname, headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-      status = res.statusCode ?? 0;
-      res.resume();
+    let closeTimer: NodeJS.Timeout | undefined;
+    const finish = (closed: boolean): void => {
+      clearTimeout(answerTimer);
+      clearTimeout(closeTimer);
+      socket.destroy();
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(response)?.[1] ?? 0), response, written, closed });
+    };
+    // No answer at all within 30 s: status 0, and the test says so.
+    const answerTimer = setTimeout(() => finish(false), 30_000);
+    socket.on('data', (data: Buffer) => {
+      if (response === '') closeTimer = setTimeout(() => finish(false), closeWithinMs);
+      response += data.toString('latin1');
     });
-    req.on('error', () => resolve({ status, written }));
-    req.on('close', () => resolve({ status, written }));
+    socket.on('error', () => {});
+    socket.on('close', () => finish(true));
     const chunk = Buffer.alloc(16 * 1024, 0x20);
-    req.write('{"email":"big@example.com"');
+    const frame = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]);
+    const head = `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    const opening = '{"email":"big@example.com"';
+    socket.write(`${head}${opening.length.toString(16)}\r\n${opening}\r\n`);
     const pump = (): void => {
-      while (written < total) {
-        written += chunk.length;
-        if (!req.write(chunk)) {
-          req.once('drain', pump);
-          return;
-        }
+      if (response !== '' || socket.destroyed) return;
+      if (written >= total) {
+        socket.write('1\r\n}\r\n0\r\n\r\n');
+        return;
       }
-      req.end('}');
+      written += chunk.length;
+      socket.write(frame, () => setImmediate(pump));
     };
     pump();
   });
@@ -73,9 +90,10 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         try {
           const total = 8 * 1024 * 1024;
           const upload = await chunkedUpload(server.url, '/api/resend-confirm', total);
-          // The server answers 413 and hangs up; a reset can reach the client before it has read the answer (status 0).
-          assert.ok(upload.status === 413 || upload.status === 0, `status ${upload.status}`);
-          assert.ok(upload.written < total, 'the client could not send it all: the server hung up');
+          assert.equal(upload.status, 413, `the answer: ${JSON.stringify(upload.response.slice(0, 300))}`);
+          assert.match(upload.response, /"code":"payload_too_large"/);
+          assert.ok(upload.closed, 'the server hangs up after answering');
+          assert.ok(upload.written < total, `the server answered before the client had sent it all (sent ${upload.written} bytes)`);
           const read = sockets.reduce((sum, socket) => sum + socket.bytesRead, 0);
           assert.ok(read < 1024 * 1024, `the server read ${read} bytes`);
         } finally {
@@ -122,18 +140,22 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       test('CR/LF in any field of any mail-sending endpoint never reaches a header of the raw message', async () => {
         const pending = await createAccount(server, { confirmed: false });
         const before = server.smtp.received.length;
+        // Who may be mailed: the two accounts, and the addresses these requests name with the injected characters taken out.
+        const allowed = new Set([known.email, pending.email]);
         for (const injected of injections) {
+          const [fresh, split, moved] = [uniqueEmail('crlf'), uniqueEmail('crlf'), uniqueEmail('crlf')];
+          for (const address of [fresh, split, moved.replace('@', '@x.')]) allowed.add(address);
           const bodies: [string, Record<string, string>, string?][] = [
-            ['/api/users', { email: `${uniqueEmail('crlf')}${injected}`, password: strongPassword() }],
+            ['/api/users', { email: `${fresh}${injected}`, password: strongPassword() }],
             // IDNA drops CR/LF from a domain: this one must not become an account whose mail goes to "…@exam".
-            ['/api/users', { email: uniqueEmail('crlf').replace('@example', `@exam${injected.replace(/[^\r\n]/g, '')}ple`), password: strongPassword() }],
+            ['/api/users', { email: split.replace('@example', `@exam${injected.replace(/[^\r\n]/g, '')}ple`), password: strongPassword() }],
             ['/api/users', { email: pending.email, password: strongPassword(), name: `Pat${injected}` }],
             ['/api/users', { email: known.email, password: strongPassword(), confirm_url: `${testBaseUrl}/confirm${injected}` }],
             ['/api/resend-confirm', { email: `${pending.email}${injected}` }],
             ['/api/resend-confirm', { email: pending.email, confirm_url: `${testBaseUrl}/c?x=${injected}&t={token}` }],
             ['/api/reset-password-request', { email: `${known.email.replace('@', `${injected}@`)}` }],
             ['/api/reset-password-request', { email: known.email, reset_url: `${testBaseUrl}/r${injected}` }],
-            ['/api/update-email', { new_email: uniqueEmail('crlf').replace('@', `@x${injected}.`), password: known.password }, session],
+            ['/api/update-email', { new_email: moved.replace('@', `@x${injected}.`), password: known.password }, session],
           ];
           for (const [path, body, token] of bodies) {
             const response = await server.request('POST', path, token === undefined ? { body } : { body, token });
@@ -145,11 +167,9 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         assert.ok(sent.length > 0, 'some of those requests did send mail');
         for (const mail of sent) assertCleanHeaders(mail);
         assert.deepEqual(server.smtp.to('victim@evil.test'), []);
-        // Every recipient is exactly the address stored on an account.
+        allowed.add(barrierAddress(server)!);
         for (const recipient of sent.flatMap((mail) => mail.rcptTo)) {
-          const parsed = parseEmail(recipient);
-          assert.ok(typeof parsed !== 'string', `a valid recipient: ${JSON.stringify(recipient)}`);
-          assert.equal((await server.running.store.findUserByEmail(parsed.canonical))?.email.toLowerCase(), recipient.toLowerCase());
+          assert.ok(allowed.has(recipient), `mail went to ${JSON.stringify(recipient)}, none of the addresses these requests name`);
         }
       });
     });
@@ -251,7 +271,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
   });
 }
 
-for (const trustProxy of ['false', 'true']) {
+// API.md v2 refuses TRUST_PROXY=true: the proxy is trusted by naming it, here the test client's own address.
+for (const trustProxy of ['false', '127.0.0.1']) {
   describe(`links with TRUST_PROXY=${trustProxy}`, () => {
     let server: TestServer;
     before(async () => {

@@ -1,26 +1,27 @@
 // Every flow in a real browser (issue 4): headless Chromium, driven by
 // playwright-core, against the real server delivering to a real SMTP sink.
 // Fields are found by their labels and buttons by their names, in the page's
-// language, so a missing label or an untranslated button fails the walk.
+// language, so a missing label or an untranslated button fails the walk. The
+// words expected are written in test/support/page-strings.ts, not read from
+// the templates' own strings.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import en from '../src/pages/templates/strings/en.json' with { type: 'json' };
-import zh from '../src/pages/templates/strings/zh-CN.json' with { type: 'json' };
 import { linkStartingWith, strongPassword, uniqueEmail } from './support/accounts.ts';
 import { launchChromium, skipUnlessChromium, startBrowserServer } from './support/browser.ts';
 import type { TestServer } from './support/latchkey.ts';
 import { assertNoNewMail } from './support/mail-barrier.ts';
-
-type Strings = typeof en;
+import { en, ru, zh, type PageStrings as Strings } from './support/page-strings.ts';
 
 const screenshotsDir = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
+// docs/screenshots/ is tracked: the pictures are rewritten only when asked for.
+const takeScreenshots = process.env.SCREENSHOTS === '1';
 
-// At the top level, not inside describe(): a describe callback that throws is
-// printed as ✖ but does not fail the run (Node 24.9), and with CI=true a
-// missing Chromium must fail it.
+// At the top level, not inside describe(): a describe callback must never
+// throw or await (test/suite-rules.test.ts), and with CI=true a missing
+// Chromium must fail the run.
 const skip = skipUnlessChromium();
 
 describe('the pages in headless Chromium', () => {
@@ -199,46 +200,68 @@ describe('the pages in headless Chromium', () => {
     }
   });
 
-  test('screenshots of every page at desktop and phone width go to docs/screenshots/', { skip }, async () => {
+  type PageCheck = { name: string; path: string; status: number; heading(s: Strings): string; labels(s: Strings): string[]; buttons(s: Strings): string[] };
+
+  test('every page shows its heading, its fields and its buttons in English, Chinese and Russian (SCREENSHOTS=1 saves them)', { skip, timeout: 120_000 }, async () => {
     // The dev mailbox exists only without MAIL_SERVER, so this server keeps its mail.
     const dev = await startBrowserServer({ MAIL_SERVER: '' });
-    mkdirSync(screenshotsDir, { recursive: true });
+    if (takeScreenshots) mkdirSync(screenshotsDir, { recursive: true });
     try {
       const email = 'ada@example.com';
       const password = 'correct horse battery staple';
       assert.equal((await dev.request('POST', '/api/users', { body: { email, password, name: 'Ada Lovelace' } })).status, 202);
-      const link = await waitForDevMail(dev, email, '/confirm');
-      assert.equal((await dev.request('POST', '/api/confirm', { body: { token: new URL(link).searchParams.get('token') } })).status, 200);
-      // A token page shows its form only for a live link (API.md v2): one of each, never spent by a GET.
+      const ownConfirm = await waitForDevMail(dev, email, '/confirm');
+      assert.equal((await dev.request('POST', '/api/confirm', { body: { token: new URL(ownConfirm).searchParams.get('token') } })).status, 200);
+      // Live links for the token pages, none of which an opening spends.
       assert.equal((await dev.request('POST', '/api/users', { body: { email: 'grace@example.com', password: strongPassword() } })).status, 202);
       const confirmLink = await waitForDevMail(dev, 'grace@example.com', '/confirm');
       assert.equal((await dev.request('POST', '/api/reset-password-request', { body: { email } })).status, 202);
       const resetLink = await waitForDevMail(dev, email, '/reset-password');
       const session = (await dev.request('POST', '/api/sessions', { body: { email, password } })).json.token as string;
-      assert.equal((await dev.request('POST', '/api/update-email', { token: session, body: { new_email: 'ada.lovelace@example.com', password } })).status, 202);
-      const emailLink = await waitForDevMail(dev, 'ada.lovelace@example.com', '/confirm-email');
-      const pathOf = (url: string) => url.slice(new URL(url).origin.length);
+      assert.equal((await dev.request('POST', '/api/update-email', { token: session, body: { new_email: 'ada.byron@example.com', password } })).status, 202);
+      const changeLink = await waitForDevMail(dev, 'ada.byron@example.com', '/confirm-email');
+      const local = (link: string) => { const url = new URL(link); return url.pathname + url.search; };
 
-      const pages: [string, string][] = [
-        ['home', '/'], ['register', '/register'], ['login', '/login'], ['confirm', pathOf(confirmLink)],
-        ['resend-confirmation', '/resend-confirmation'], ['forgot-password', '/forgot-password'],
-        ['reset-password', pathOf(resetLink)], ['confirm-email', pathOf(emailLink)],
-        ['invalid-link', '/reset-password'], ['dev-mailbox', '/dev/mailbox'], ['account', '/account'],
+      const checks: PageCheck[] = [
+        { name: 'home', path: '/', status: 200, heading: (s) => s.home.title, labels: () => [], buttons: () => [] },
+        { name: 'register', path: '/register', status: 200, heading: (s) => s.register.title, labels: (s) => [s.fields.name, s.fields.email, s.fields.password, s.fields.password_confirmation], buttons: (s) => [s.register.submit] },
+        { name: 'login', path: '/login', status: 200, heading: (s) => s.login.title, labels: (s) => [s.fields.email, s.fields.password], buttons: (s) => [s.login.submit] },
+        { name: 'confirm', path: local(confirmLink), status: 200, heading: (s) => s.confirm.title, labels: () => [], buttons: (s) => [s.confirm.submit] },
+        { name: 'resend-confirmation', path: '/resend-confirmation', status: 200, heading: (s) => s.resend.title, labels: (s) => [s.fields.email], buttons: (s) => [s.resend.submit] },
+        { name: 'forgot-password', path: '/forgot-password', status: 200, heading: (s) => s.forgot.title, labels: (s) => [s.fields.email], buttons: (s) => [s.forgot.submit] },
+        { name: 'reset-password', path: local(resetLink), status: 200, heading: (s) => s.reset.title, labels: (s) => [s.fields.new_password, s.fields.new_password_confirmation], buttons: (s) => [s.reset.submit] },
+        { name: 'confirm-email', path: local(changeLink), status: 200, heading: (s) => s.confirm_email.title, labels: () => [], buttons: (s) => [s.confirm_email.submit] },
+        { name: 'invalid-link', path: '/reset-password', status: 400, heading: (s) => s.errors.invalid_token.title, labels: () => [], buttons: () => [] },
+        { name: 'dev-mailbox', path: '/dev/mailbox', status: 200, heading: (s) => s.mailbox.title, labels: () => [], buttons: () => [] },
+        {
+          name: 'account', path: '/account', status: 200, heading: (s) => s.account.title,
+          labels: (s) => [s.fields.current_password, s.fields.new_password, s.fields.new_password_confirmation, s.fields.new_email, s.fields.your_password],
+          buttons: (s) => [s.account.password_submit, s.account.email_submit, s.account.logout],
+        },
       ];
-      for (const [width, viewport] of [['desktop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const) {
-        const context = await browser.newContext({ viewport, locale: 'en-US' });
-        const page = await context.newPage();
-        for (const [name, path] of pages) {
-          if (name === 'account') {
-            await page.goto(`${dev.url}/login`);
-            await logIn(page, en, email, password);
-            await page.goto(`${dev.url}/account`);
-          } else {
-            await page.goto(`${dev.url}${path}`);
+      const desktop = { width: 1280, height: 800 };
+      const phone = { width: 390, height: 844 };
+      for (const s of [en, zh, ru]) {
+        const widths: [string, typeof desktop][] = takeScreenshots && s === en ? [['desktop', desktop], ['phone', phone]] : [['desktop', desktop]];
+        for (const [width, viewport] of widths) {
+          const context = await browser.newContext({ viewport, locale: s.locale });
+          const page = await context.newPage();
+          for (const check of checks) {
+            const where = `${check.name} in ${s.lang}`;
+            if (check.name === 'account') {
+              await page.goto(`${dev.url}/login`);
+              await logIn(page, s, email, password);
+            }
+            const response = await page.goto(`${dev.url}${check.path}`);
+            assert.equal(response?.status(), check.status, where);
+            assert.equal(await page.getAttribute('html', 'lang'), s.lang, where);
+            assert.equal((await page.getByRole('heading', { level: 1 }).textContent())?.trim(), check.heading(s), `${where}: the heading`);
+            for (const label of check.labels(s)) assert.equal(await page.getByLabel(label, { exact: true }).count(), 1, `${where}: one field labelled "${label}"`);
+            for (const name of check.buttons(s)) assert.equal(await page.getByRole('button', { name, exact: true }).count(), 1, `${where}: one button "${name}"`);
+            if (takeScreenshots && s === en) await page.screenshot({ path: `${screenshotsDir}${check.name}-${width}.png`, fullPage: check.name !== 'dev-mailbox' });
           }
-          await page.screenshot({ path: `${screenshotsDir}${name}-${width}.png`, fullPage: name !== 'dev-mailbox' });
+          await context.close();
         }
-        await context.close();
       }
     } finally {
       await dev.stop();
@@ -246,14 +269,14 @@ describe('the pages in headless Chromium', () => {
   });
 });
 
-/** The newest link to `path` (?token=…) mailed to `email`, waiting for it. */
+/** The link to `path` in the newest dev-mailbox message to `email`, waiting for it. */
 async function waitForDevMail(server: TestServer, email: string, path: string): Promise<string> {
-  const pattern = new RegExp(`https?://[^\\s/]+${path}\\?token=\\S+`);
+  const pattern = new RegExp(`https?://\\S+${path}\\?token=\\S+`);
   for (let i = 0; i < 200; i += 1) {
     const messages = (await server.request('GET', '/dev/mailbox.json')).json.messages as { to: string; text: string }[];
-    const found = messages.find((m) => m.to === email && pattern.test(m.text))?.text.match(pattern)?.[0];
-    if (found !== undefined) return found;
+    const found = messages.find((m) => m.to === email && pattern.test(m.text));
+    if (found !== undefined) return pattern.exec(found.text)![0];
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  throw new Error(`no mail to ${email} in the dev mailbox`);
+  throw new Error(`no mail to ${email} with a ${path} link in the dev mailbox`);
 }

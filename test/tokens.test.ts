@@ -194,10 +194,15 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         assertMessage(await server.request('POST', '/api/update-email', { token: mover.session, body: { new_email: newEmail, password: mover.password } }), 202);
         const changeLink = linkTo(await server.smtp.waitForMailTo(newEmail), '/confirm-email');
         // What a mail scanner does: follow each link, twice.
+        // API.md: a live link opened with GET is a page with a form that posts its token back, every time.
         for (const link of [confirmLink, resetLink, changeLink, confirmLink, resetLink, changeLink]) {
           const url = new URL(link);
           const response = await server.request('GET', url.pathname + url.search);
-          assert.ok(response.status < 500, `GET ${url.pathname}: ${response.status}`);
+          assert.equal(response.status, 200, `GET ${url.pathname}: ${response.status} ${response.text.slice(0, 300)}`);
+          assert.match(response.headers.get('content-type') ?? '', /^text\/html\b/);
+          const form = [...response.text.matchAll(/<form\b[^>]*>[\s\S]*?<\/form>/g)].map((m) => m[0]).find((f) => /\bmethod="post"/i.test(f) && f.includes(`action="${url.pathname}"`));
+          assert.ok(form !== undefined, `GET ${url.pathname}: no form posting to ${url.pathname}`);
+          assert.ok(form.includes(`name="token" value="${tokenFromLink(link)}"`), `GET ${url.pathname}: the form does not carry the link's token`);
         }
         assert.equal((await confirm(tokenFromLink(confirmLink))).status, 200);
         assert.equal((await confirm(tokenFromLink(changeLink))).status, 200);

@@ -3,9 +3,9 @@
 // can follow the links in captured mail. Without Chromium the browser suites
 // skip with the reason printed; with CI=true they are mandatory.
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
 import { startServer, type TestServer } from './latchkey.ts';
+import { freePort } from './process.ts';
 
 export const chromiumPath = '/usr/bin/chromium';
 
@@ -21,14 +21,6 @@ export function skipUnlessChromium(): false | string {
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** startServer (real SMTP sink, fresh SQLite) listening where its BASE_URL says. */

@@ -31,6 +31,11 @@ export async function mailBarrier(server: TestServer): Promise<void> {
   }
 }
 
+/** The address whose mail `mailBarrier` sends on this server, once it has run. */
+export function barrierAddress(server: TestServer): string | undefined {
+  return barrierAddresses.get(server);
+}
+
 /** Mail counts per address, to compare after a barrier. */
 export function mailCounts(server: TestServer, addresses: string[]): number[] {
   return addresses.map((address) => server.smtp.to(address).length);

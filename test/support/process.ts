@@ -1,0 +1,36 @@
+// Small waits and ports for tests that run servers and children: one of each,
+// instead of a copy per file. Prefer a child that listens on port 0 and
+// reports its port (test/support/server-process.ts, smtp-sink-process.ts):
+// freePort() closes its listener and hands the number on, and another
+// process may take it in between.
+import { createServer, type AddressInfo } from 'node:net';
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Polls `check` every `everyMs` until it answers something other than
+ * undefined, and returns that; throws naming `what` after `timeoutMs`.
+ */
+export async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(everyMs);
+  }
+}
+
+/** A port that was free a moment ago (for a server that must know its own address before it listens). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

@@ -1,0 +1,24 @@
+// Reads a test database with plain SQL, beside the server and not through its
+// store: a test that asks the product's own code what the product stored
+// would be judging it by itself.
+import { DatabaseSync } from 'node:sqlite';
+import pg from 'pg';
+import type { TestDatabase } from './databases.ts';
+
+export async function selectRows<Row extends Record<string, unknown>>(database: TestDatabase, sql: string): Promise<Row[]> {
+  if (database.kind === 'sqlite') {
+    const db = new DatabaseSync(database.url.slice('sqlite:'.length), { readOnly: true });
+    try {
+      return db.prepare(sql).all() as Row[];
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows as Row[];
+  } finally {
+    await client.end();
+  }
+}
