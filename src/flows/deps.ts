@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import type { Outbox } from '../mail/outbox.ts';
 import type { Counter } from '../security/rate-limits.ts';
 import type { Store } from '../store/store.ts';
+import type { WriteTime } from './same-time.ts';
 
 /** What every flow is given: no Fastify, no request, nothing it could build a link from but BASE_URL. */
 export type FlowDeps = {
@@ -10,6 +11,8 @@ export type FlowDeps = {
   config: Config;
   /** The limits a flow applies itself (flow-limits.ts); the per-client ones stay in the HTTP layer. */
   limits: FlowLimits;
+  /** How long issuing a link takes, so that an unknown address's answer takes as long (same-time.ts). */
+  linkWrites: WriteTime;
 };
 
 export type FlowLimits = {

@@ -21,11 +21,11 @@ export async function requestPasswordReset(deps: FlowDeps, input: RequestPasswor
   // Looked up outside any transaction: an unknown address costs one read, and
   // a known one a single write of token and mail together (Store.issueToken).
   const user = await store.findUserByEmail(email!.canonical);
-  if (user === undefined) return;
+  if (user === undefined) return deps.linkWrites.wait();
   const now = Date.now();
   const { token, hash } = newToken();
   const expiresAt = now + config.resetTokenTtl * 1000;
-  await store.issueToken(
+  await deps.linkWrites.measure(() => store.issueToken(
     { token_hash: hash, user_id: user.id, purpose: 'reset', new_email: null, created_at: now, expires_at: expiresAt },
     ['reset'],
     outbox.row({
@@ -34,6 +34,6 @@ export async function requestPasswordReset(deps: FlowDeps, input: RequestPasswor
       params: { name: user.name, link: linkWithToken(config, '/reset-password', token, resetUrl), expires_at: new Date(expiresAt).toISOString(), locale: user.locale },
       expiresAt,
     }, now),
-  );
+  ));
   outbox.wake();
 }

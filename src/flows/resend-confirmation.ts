@@ -17,8 +17,8 @@ export async function resendConfirmation(deps: FlowDeps, input: ResendConfirmati
 
   // As for reset requests: one read for an unknown address, one write for a known one.
   const user = await deps.store.findUserByEmail(email!.canonical);
-  if (user === undefined || user.confirmed_at !== null) return;
-  await issueConfirmation(deps, deps.store, user, confirmUrl, Date.now());
+  if (user === undefined || user.confirmed_at !== null) return deps.linkWrites.wait();
+  await deps.linkWrites.measure(() => issueConfirmation(deps, deps.store, user, confirmUrl, Date.now()));
   deps.outbox.wake();
 }
 

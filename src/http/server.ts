@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { FlowDeps } from '../flows/deps.ts';
+import { WriteTime } from '../flows/same-time.ts';
 import type { DevMailbox } from '../mail/dev-mailbox.ts';
 import { registerApiGuard } from './plugins/api-guard.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
@@ -15,7 +16,7 @@ import { sessionRoutes } from './routes/sessions.ts';
 import { userRoutes } from './routes/users.ts';
 
 /** The flows' limits are not given: the server builds them from the configuration. */
-export type ServerDeps = Omit<FlowDeps, 'limits'> & {
+export type ServerDeps = Omit<FlowDeps, 'limits' | 'linkWrites'> & {
   /** Present when no MAIL_SERVER is configured. */
   devMailbox?: DevMailbox;
 };
@@ -41,7 +42,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await registerApiGuard(app, config);
   // Rate limits (API.md "Rate limits") register here, before the routes they guard.
   if (!config.rateLimits.enabled) app.log.warn('RATE_LIMITS=off: every rate limit is disabled; use this for tests and benchmarks only');
-  const flowDeps: FlowDeps = { ...deps, limits: await registerRateLimits(app, config) };
+  const flowDeps: FlowDeps = { ...deps, limits: await registerRateLimits(app, config), linkWrites: new WriteTime() };
   await registerOpenApi(app, config);
 
   await userRoutes(app, flowDeps);
@@ -71,7 +72,20 @@ function loggerOptions(level: string): FastifyServerOptions['logger'] {
   };
 }
 
-/** Token links (/confirm?token=…) must not leave their token in the access log. */
+/**
+ * Token links (/confirm?token=…) must not leave their token in the access log,
+ * however the parameter's name is spelled: the query parser decodes
+ * `?%74oken=…` to `token` too.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+  return url.replace(/([?&;])([^=&#;]*)=([^&#;]*)/g, (parameter, separator: string, name: string) =>
+    decodedName(name).toLowerCase() === 'token' ? `${separator}${name}=[redacted]` : parameter);
+}
+
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replaceAll('+', ' '));
+  } catch {
+    return name;
+  }
 }
