@@ -20,12 +20,12 @@
 // scenarios.ts, compare.ts, report.ts.
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { hashPassword } from '../src/security/password-hash.ts';
-import { postgresUnavailable, type DatabaseKind } from '../test/support/databases.ts';
 import { compareScenario } from './load/compare.ts';
 import { cannon, figures } from './load/pacing.ts';
 import { argon2Rate, Smtp, withBareServer } from './load/processes.ts';
 import { megabytes, printTable, writeResults, type Row } from './load/report.ts';
 import { measure, password, type Settings } from './load/scenarios.ts';
+import { benchDatabases } from './load/seed.ts';
 
 const duration = Number(process.env.DURATION ?? 15);
 const allScenarios = ['limits', 'reset', 'steady', 'login', 'register', 'me', 'scale'];
@@ -48,7 +48,6 @@ const compare = {
   rounds: Number(process.env.COMPARE_ROUNDS ?? 6),
   seconds: Number(process.env.COMPARE_SECONDS ?? Math.min(5, duration)),
 };
-const only = process.env.DATABASES?.split(',');
 const unknown = [...settings.scenarios].filter((s) => !allScenarios.includes(s) && s !== 'compare');
 if (unknown.length > 0) throw new Error(`SCENARIOS: unknown ${unknown.join(', ')} (known: ${allScenarios.join(', ')}, compare)`);
 if (compare.tree !== undefined && !settings.scenarios.has('compare')) console.log('COMPARE_TREE is set but SCENARIOS does not name compare: no comparison in this run');
@@ -72,15 +71,10 @@ try {
       return { database: '-', scenario: 'bare Fastify {} (limit)', ...figures(await cannon(url, { ...load, seconds: duration }), 200) } satisfies Row;
     }));
   }
-  const kinds: DatabaseKind[] = [];
-  if (only === undefined || only.includes('sqlite')) kinds.push('sqlite');
-  if (only === undefined || only.includes('postgres')) {
-    const reason = await postgresUnavailable();
-    if (reason === undefined) kinds.push('postgres');
-    else skipped.push(`postgres skipped: ${reason}`);
-  }
+  const databases = await benchDatabases();
+  skipped.push(...databases.skipped);
   const hash = settings.scenarios.has('compare') ? await hashPassword(password) : '';
-  for (const kind of kinds) {
+  for (const kind of databases.kinds) {
     if ([...settings.scenarios].some((s) => s !== 'limits' && s !== 'compare')) {
       const measured = await measure(kind, smtp, settings, { argon2: argon2?.rate ?? 0 });
       rows.push(...measured.rows);

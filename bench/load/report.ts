@@ -32,8 +32,12 @@ export function quantile(values: number[], q: number): number | undefined {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
+/** The middle value, or the mean of the two middle values of an even count. */
 export function median(values: number[]): number {
-  return quantile(values, 0.5) ?? NaN;
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  return Number.isInteger(middle) ? (sorted[middle - 1]! + sorted[middle]!) / 2 : sorted[Math.floor(middle)]!;
 }
 
 const ms = (v: number | undefined) => v === undefined || Number.isNaN(v) ? '-' : v === Infinity ? 'lost' : v < 10 ? v.toFixed(2) : v.toFixed(0);

@@ -4,7 +4,7 @@
 // serves this checkout and an older one (COMPARE_TREE).
 import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
-import type { DatabaseKind } from '../../test/support/databases.ts';
+import { postgresUnavailable, type DatabaseKind } from '../../test/support/databases.ts';
 
 export type Db = {
   all(sql: string): Promise<Record<string, unknown>[]>;
@@ -59,4 +59,22 @@ export async function outboxCount(db: Db): Promise<number> {
 /** Outbox rows still waiting to be sent (neither sent nor failed). */
 export async function outboxPending(db: Db): Promise<number> {
   return Number((await db.all('select count(*) as n from outbox where status = \'pending\''))[0]!.n);
+}
+
+/**
+ * The databases a bench runs on: those DATABASES names (default sqlite,postgres),
+ * PostgreSQL only when reachable; a skip is printed, never fatal.
+ */
+export async function benchDatabases(): Promise<{ kinds: DatabaseKind[]; skipped: string[] }> {
+  const only = process.env.DATABASES?.split(',') ?? ['sqlite', 'postgres'];
+  const kinds: DatabaseKind[] = [];
+  const skipped: string[] = [];
+  if (only.includes('sqlite')) kinds.push('sqlite');
+  if (only.includes('postgres')) {
+    const reason = await postgresUnavailable();
+    if (reason === undefined) kinds.push('postgres');
+    else skipped.push(`postgres skipped: ${reason}`);
+  }
+  for (const s of skipped) console.log(s);
+  return { kinds, skipped };
 }
