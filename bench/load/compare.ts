@@ -18,6 +18,7 @@ export type CompareSettings = { tree: string | undefined; rounds: number; second
 type Side = { name: string; server: Latchkey; database: Awaited<ReturnType<typeof seededDatabase>>; rounds: Figures[] };
 
 async function oneRound(side: Side, smtp: Smtp, settings: Settings, seconds: number): Promise<Figures> {
+  await side.server.settled();
   const smtpBase = await smtp.count();
   const outboxBase = await outboxCount(side.database.db);
   const load = { path: '/api/reset-password-request', expect: 202, body: knownOrUnknown(settings.baseUsers), connections: settings.connections, seconds };

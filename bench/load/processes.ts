@@ -157,6 +157,30 @@ export class Latchkey {
     return Math.max(this.#peak, this.#status('VmRSS'));
   }
 
+  /** CPU time of the whole process (all threads), in clock ticks (/proc/PID/stat utime + stime). */
+  #cpuTicks(): number {
+    // The command name (field 2) may hold spaces; the fields after its ')' are fixed.
+    const fields = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  }
+
+  /**
+   * Waits until the server is idle: under 10% of a core over 200 ms (at most
+   * 30 s). A load generator that stops leaves requests behind in the server
+   * (32 log-ins still hashing take a second or more); without this they would
+   * run inside the next scenario's clock.
+   */
+  async settled(): Promise<void> {
+    const deadline = performance.now() + 30_000;
+    let before = this.#cpuTicks();
+    while (performance.now() < deadline) {
+      await sleep(200);
+      const now = this.#cpuTicks();
+      if (now - before <= 2) return;
+      before = now;
+    }
+  }
+
   highWater(): number {
     return this.#status('VmHWM');
   }

@@ -61,6 +61,7 @@ type Target = { kind: DatabaseKind; db: Db; smtp: Smtp; server: Latchkey; settin
 /** Reset requests, half known and half unknown: load figures, mail during and after, request-to-arrival delay, peak RSS. */
 export async function resetScenario(target: Target, scenario: string, users: number, options: { rate?: number; seconds?: number } = {}): Promise<Row> {
   const { kind, db, smtp, server, settings } = target;
+  await server.settled();
   await smtp.arrivals(); // forget earlier arrivals
   const smtpBase = await smtp.count();
   const outboxBase = await outboxCount(db);
@@ -118,6 +119,7 @@ export async function measure(kind: DatabaseKind, smtp: Smtp, settings: Settings
     const loginBody = () => JSON.stringify({ email: `user${1 + Math.floor(Math.random() * baseUsers)}@example.com`, password });
     const login = { ...load, path: '/api/sessions', expect: 201, body: loginBody };
     if (scenarios.has('login')) {
+      await server.settled();
       server.sample();
       const result = figures(await cannon(server.url, login), login.expect);
       log({ database: kind, scenario: 'login', ...result, peakRss: server.peak(), limit: limits.argon2 });
@@ -125,6 +127,7 @@ export async function measure(kind: DatabaseKind, smtp: Smtp, settings: Settings
 
     if (scenarios.has('register')) {
       // A new address each time (a hash, a user row and a confirmation mail).
+      await server.settled();
       const smtpBase = await smtp.count();
       const outboxBase = await outboxCount(database.db);
       server.sample();
@@ -137,6 +140,7 @@ export async function measure(kind: DatabaseKind, smtp: Smtp, settings: Settings
       // /api/me, a steady probe, while 32 connections log in.
       const session = await fetch(`${server.url}/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'user1@example.com', password }) });
       const { token } = await session.json() as { token: string };
+      await server.settled();
       server.sample();
       const [me, flood] = await Promise.all([
         paced(server.url, { ...load, path: '/api/me', expect: 200, method: 'GET', headers: { authorization: `Bearer ${token}` }, connections: 4, rate: 200 }),
