@@ -4,7 +4,7 @@
 // parent over IPC: it sends { port } once listening; to { until: n } it
 // answers { count } as soon as it has counted n messages in all. With
 // { record: true } it also notes each message's Message-ID and arrival time
-// (Date.now(), end of DATA) and hands them over, and forgets them, on
+// (epoch ms with a fraction, performance.timeOrigin + performance.now(), end of DATA) and hands them over, and forgets them, on
 // { arrivals: true } as { arrivals: [[messageId, ms], …] } (bench/load.ts).
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
@@ -34,7 +34,7 @@ const server = new SMTPServer({
     if (record) stream.on('data', (chunk: Buffer) => { if (head.length < 16384) head += chunk.toString('latin1'); });
     stream.on('end', () => {
       count++;
-      if (record) arrivals.push([/^Message-ID:\s*(<[^>]*>)/im.exec(head)?.[1] ?? '', Date.now()]);
+      if (record) arrivals.push([/^Message-ID:\s*(<[^>]*>)/im.exec(head)?.[1] ?? '', performance.timeOrigin + performance.now()]);
       callback();
       check();
     });
