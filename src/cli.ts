@@ -10,6 +10,7 @@ import { createMail, serve, startManagementFor } from './main.ts';
 import { createMetrics } from './metrics.ts';
 import { prunePastRetention } from './retention.ts';
 import { parseEmail } from './security/email-address.ts';
+import { OutboxQueue } from './store/outbox-queue.ts';
 import { openStore } from './store/store.ts';
 
 const usage = `Usage: latchkey <command>
@@ -161,10 +162,11 @@ async function mailTest(config: Config, to: string | undefined): Promise<number>
 
 async function outboxCommand(config: Config, verb: string, ids: string[], options: { status?: string; limit?: string; 'all-failed'?: boolean }): Promise<number> {
   const store = openStore(config.database);
+  const queue = new OutboxQueue(store);
   try {
     await store.migrate();
     if (verb === 'stats') {
-      const stats = await store.outboxStats(Date.now());
+      const stats = await queue.stats(Date.now());
       process.stdout.write(`pending ${stats.pending}\ndue ${stats.due}\nfailed ${stats.failed}\noldest due ${stats.oldestDueSeconds} s\n`);
       return 0;
     }
@@ -173,7 +175,7 @@ async function outboxCommand(config: Config, verb: string, ids: string[], option
         process.stderr.write('latchkey: outbox retry needs message ids or --all-failed\n');
         return 2;
       }
-      const count = await store.retryFailedOutbox(Date.now(), options['all-failed'] === true ? undefined : ids);
+      const count = await queue.retryFailed(Date.now(), options['all-failed'] === true ? undefined : ids);
       process.stdout.write(`${count} message${count === 1 ? '' : 's'} queued again; a running worker sends them now\n`);
       return count === 0 && ids.length > 0 ? 1 : 0;
     }
@@ -187,7 +189,7 @@ async function outboxCommand(config: Config, verb: string, ids: string[], option
       process.stderr.write('latchkey: --limit must be a positive whole number\n');
       return 2;
     }
-    const rows = await store.listOutbox({ status, limit });
+    const rows = await queue.list({ status, limit });
     process.stdout.write('id\tkind\trecipient\tstatus\tattempts\tcreated\tnext attempt\tlast error\n');
     for (const row of rows) {
       const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());

@@ -75,7 +75,7 @@ export async function serve(config: Config): Promise<Running> {
     await store.close();
     throw error;
   }
-  await mail.worker.start(mail.outbox);
+  await mail.worker.start();
   const pruner = new Pruner(store, config, app.log);
   pruner.start();
   return {

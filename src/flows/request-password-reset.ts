@@ -35,5 +35,4 @@ export async function requestPasswordReset(deps: FlowDeps, input: RequestPasswor
       expiresAt,
     }, now),
   ));
-  outbox.wake();
 }

@@ -19,7 +19,6 @@ export async function resendConfirmation(deps: FlowDeps, input: ResendConfirmati
   const user = await deps.store.findUserByEmail(email!.canonical);
   if (user === undefined || user.confirmed_at !== null) return deps.linkWrites.wait();
   await deps.linkWrites.measure(() => issueConfirmation(deps, deps.store, user, confirmUrl, Date.now()));
-  deps.outbox.wake();
 }
 
 /** A confirm token and its mail (older confirm links stay valid), in the caller's transaction if it has one. */

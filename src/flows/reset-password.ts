@@ -35,7 +35,6 @@ export async function resetPassword(deps: FlowDeps, input: ResetPasswordInput): 
     await tx.deleteSessions(user.id);
     await outbox.enqueue(tx, { kind: 'password_changed', to: user.email, params: { name: user.name, locale: user.locale } }, now);
   });
-  outbox.wake();
   await deps.limits.loginFailures.clear(user.email_canonical);
   return { userId: user.id };
 }

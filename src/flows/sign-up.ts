@@ -37,5 +37,4 @@ export async function signUp(deps: FlowDeps, input: SignUpInput): Promise<void> 
     const existing = await tx.findUserByEmail(email!.canonical);
     if (existing !== undefined) await outbox.enqueue(tx, { kind: 'account_exists', to: existing.email, params: { name: existing.name, locale: existing.locale } }, now);
   });
-  outbox.wake();
 }

@@ -45,5 +45,4 @@ export async function updateEmail(deps: FlowDeps, session: Authenticated, input:
     // Sent either way, so the old address learns nothing about who holds the new one.
     await outbox.enqueue(tx, { kind: 'email_change_notice', to: user.email, params: { name: user.name, new_email: newEmail!.display, locale: user.locale } }, now);
   });
-  outbox.wake();
 }

@@ -27,5 +27,4 @@ export async function updatePassword(deps: FlowDeps, session: Authenticated, inp
     await tx.deleteSessions(user.id, session.sessionHash);
     await outbox.enqueue(tx, { kind: 'password_changed', to: user.email, params: { name: user.name, locale: user.locale } }, now);
   });
-  outbox.wake();
 }

@@ -5,11 +5,12 @@
 // permanent one (SMTP 5xx, a refused recipient) or a message whose link has
 // expired ends `failed`, with the answer kept for the operator.
 import type { MailOutcome } from '../metrics.ts';
+import { OutboxQueue } from '../store/outbox-queue.ts';
 import type { Store } from '../store/store.ts';
 import type { OutboxRow } from '../store/schema.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import type { MessageKind } from './messages.ts';
-import { openParams, type Outbox } from './outbox.ts';
+import { openParams } from './outbox.ts';
 import type { MailRenderer } from './render.ts';
 import type { MailTransport } from './transport.ts';
 
@@ -56,6 +57,7 @@ const silent: WorkerLog = { info: () => {}, warn: () => {}, error: () => {} };
 
 export class OutboxWorker {
   readonly #store: Store;
+  readonly #queue: OutboxQueue;
   readonly #transport: MailTransport;
   readonly #renderer: MailRenderer;
   readonly #options: Required<WorkerOptions>;
@@ -73,6 +75,7 @@ export class OutboxWorker {
 
   constructor(store: Store, transport: MailTransport, renderer: MailRenderer, options: WorkerOptions) {
     this.#store = store;
+    this.#queue = new OutboxQueue(store);
     this.#transport = transport;
     this.#renderer = renderer;
     this.#options = {
@@ -92,14 +95,14 @@ export class OutboxWorker {
   }
 
   /**
-   * Starts delivering. `outbox` (in the same process) wakes the worker the
-   * moment a flow commits mail; the store's LISTEN (PostgreSQL) does the same
-   * for mail committed by other processes.
+   * Starts delivering. The store wakes the worker the moment a write of mail
+   * commits in this process; its LISTEN (PostgreSQL) does the same for mail
+   * committed by other processes.
    */
-  async start(outbox?: Outbox): Promise<void> {
+  async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
-    if (outbox !== undefined) this.#cleanups.push(outbox.onWake(() => this.wake()));
+    this.#cleanups.push(this.#store.onMailCommitted(() => this.wake()));
     if (this.#store.capabilities.listen !== undefined) {
       try {
         this.#cleanups.push(await this.#store.capabilities.listen(() => this.wake()));
@@ -132,7 +135,7 @@ export class OutboxWorker {
     clearTimeout(timer);
     const unfinished = [...this.#inFlight.keys()];
     for (const id of unfinished) this.#released.add(id);
-    await this.#store.releaseOutbox(unfinished).catch(() => {});
+    await this.#queue.release(unfinished).catch(() => {});
     for (const cleanup of this.#cleanups.splice(0)) await cleanup();
   }
 
@@ -149,7 +152,7 @@ export class OutboxWorker {
       if (claiming) {
         try {
           const now = Date.now();
-          const rows = await this.#store.claimDueOutbox(now, now + this.#options.leaseMs, room);
+          const rows = await this.#queue.claim(now, now + this.#options.leaseMs, room);
           for (const row of rows) this.#dispatch(row);
           claimed = rows.length;
         } catch (error) {
@@ -207,7 +210,7 @@ export class OutboxWorker {
     while (this.#sent.length > 0) {
       const batch = this.#sent.splice(0);
       try {
-        await this.#store.markOutboxSent(batch.map((s) => s.id), Date.now());
+        await this.#queue.markSent(batch.map((s) => s.id), Date.now());
         for (const s of batch) s.done();
       } catch (error) {
         for (const s of batch) s.failed(error);
@@ -218,21 +221,21 @@ export class OutboxWorker {
 
   #renewLeases(): void {
     const ids = [...this.#inFlight.keys()].filter((id) => !this.#released.has(id));
-    this.#store.extendOutboxLease(ids, Date.now() + this.#options.leaseMs)
+    this.#queue.extendLease(ids, Date.now() + this.#options.leaseMs)
       .catch((error: unknown) => this.#options.log.warn({ err: errorSummary(error) }, 'outbox lease renewal failed'));
   }
 
   async #deliver(row: OutboxRow): Promise<void> {
     const now = Date.now();
     if ((row.expires_at !== null && row.expires_at <= now) || now - row.created_at > this.#options.maxAgeMs) {
-      await this.#store.markOutboxFailed(row.id, `expired before delivery; last error: ${row.last_error ?? 'none'}`, false);
+      await this.#queue.markFailed(row.id, `expired before delivery; last error: ${row.last_error ?? 'none'}`, false);
       this.#record(row, 'failed', 'mail expired before delivery');
       return;
     }
     // A key that does not open this row never will: fail it alone, and the others go on.
     const opened = openParams(this.#options.secretBox, row);
     if ('error' in opened) {
-      await this.#store.markOutboxFailed(row.id, opened.error, false);
+      await this.#queue.markFailed(row.id, opened.error, false);
       this.#record(row, 'failed', 'mail cannot be opened', { err: opened.error });
       return;
     }
@@ -256,10 +259,10 @@ export class OutboxWorker {
         return;
       }
       if (isPermanent(error)) {
-        await this.#store.markOutboxFailed(row.id, summary, true);
+        await this.#queue.markFailed(row.id, summary, true);
         this.#record(row, 'failed', 'mail failed permanently', { err: summary });
       } else {
-        await this.#store.markOutboxRetry(row.id, now + backoff(row.attempts, this.#options.retryBaseMs), summary);
+        await this.#queue.markRetry(row.id, now + backoff(row.attempts, this.#options.retryBaseMs), summary);
         this.#record(row, 'retried', 'mail delivery will be retried', { err: summary, attempt: row.attempts + 1 });
       }
     }

@@ -3,6 +3,7 @@
 // whether a sign-up hit a known address. The management listener's GET
 // /health gives operators the details: database, Redis, outbox, webhooks.
 import type { FastifyInstance } from 'fastify';
+import { OutboxQueue } from '../../store/outbox-queue.ts';
 import type { Store } from '../../store/store.ts';
 import { sendProblem } from '../problem.ts';
 import { managementHealthSchema, routeSchemas } from '../schemas.ts';
@@ -48,7 +49,7 @@ export async function managementHealthRoutes(app: FastifyInstance, checks: Healt
 /** The outbox's counts, or undefined when the database cannot be reached (the query is the database check). */
 async function outboxQueue(store: Store) {
   try {
-    const stats = await store.outboxStats(Date.now());
+    const stats = await new OutboxQueue(store).stats(Date.now());
     return { pending: stats.pending, due: stats.due, failed: stats.failed, oldest_due_seconds: stats.oldestDueSeconds };
   } catch {
     return undefined;
