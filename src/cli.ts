@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import pino, { type Logger } from 'pino';
 import { ConfigError, loadConfig, loadEnvFile, type Config } from './config.ts';
 import { lookAlikeVariables } from './config-names.ts';
+import { isFieldError } from './field-errors.ts';
 import type { Management } from './http/management.ts';
 import { createMail, serve, startManagementFor } from './main.ts';
 import { createMetrics } from './metrics.ts';
@@ -131,8 +132,8 @@ async function prune(config: Config): Promise<number> {
 }
 
 async function mailTest(config: Config, to: string | undefined): Promise<number> {
-  const address = to === undefined ? 'missing' : parseEmail(to);
-  if (typeof address === 'string') {
+  const address = parseEmail(to ?? '');
+  if (isFieldError(address)) {
     process.stderr.write('latchkey: mail test needs --to ADDRESS, a valid email address\n');
     return 2;
   }

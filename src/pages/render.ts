@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Liquid } from 'liquidjs';
 import type { Config } from '../config.ts';
+import { fillIn, type FieldErrors } from '../field-errors.ts';
 import { locales, type Locale } from '../locale.ts';
 
 export const builtInPagesDir = fileURLToPath(new URL('./templates/', import.meta.url));
@@ -46,6 +47,11 @@ export class PageRenderer {
     let node: string | Strings | undefined = this.#strings[locale];
     for (const part of key.split('.')) node = typeof node === 'object' ? node[part] : undefined;
     return typeof node === 'string' ? node : key;
+  }
+
+  /** Why each field was refused, in the page's language (`field_errors.<code>`, with the error's values filled in). */
+  fieldErrors(locale: Locale, errors: FieldErrors): Record<string, string> {
+    return Object.fromEntries(Object.entries(errors).map(([field, error]) => [field, fillIn(this.text(locale, `field_errors.${error.code}`), error)]));
   }
 
   render(template: string, locale: Locale, values: Record<string, unknown>): Promise<string> {

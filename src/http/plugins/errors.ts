@@ -2,7 +2,8 @@
 // body and schema errors by what they mean, and anything else into a logged
 // 500 that tells the client nothing but a request id.
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { AppError, RetryLaterError, type FieldErrors, type ProblemCode } from '../../errors.ts';
+import { AppError, RetryLaterError, type ProblemCode } from '../../errors.ts';
+import type { FieldError, FieldErrors } from '../../field-errors.ts';
 import { sendProblem } from '../problem.ts';
 
 type SchemaError = { instancePath: string; keyword: string; params: Record<string, unknown> };
@@ -45,10 +46,10 @@ function fieldErrors(errors: SchemaError[]): FieldErrors {
   return result;
 }
 
-function describe(error: SchemaError, field: string): string {
-  if (error.keyword === 'required') return 'is required';
-  if (error.keyword === 'type' && field === 'body') return 'must be a JSON object';
-  if (error.keyword === 'type') return `must be a ${String(error.params.type)}`;
-  if (error.keyword === 'maxLength') return `must be at most ${String(error.params.limit)} characters`;
-  return 'is invalid';
+function describe(error: SchemaError, field: string): FieldError {
+  if (error.keyword === 'required') return { code: 'required' };
+  if (error.keyword === 'type' && field === 'body') return { code: 'not_object' };
+  if (error.keyword === 'type') return { code: 'wrong_type', type: String(error.params.type) };
+  if (error.keyword === 'maxLength') return { code: 'too_long', max: Number(error.params.limit) };
+  return { code: 'invalid' };
 }

@@ -9,7 +9,6 @@ import { AppError, problems, RateLimitedError, RetryLaterError, type ProblemCode
 import type { FlowDeps } from '../../flows/deps.ts';
 import { authenticate, type Authenticated } from '../../flows/session.ts';
 import { defaultLocale, isLocale, locales, matchLocale, negotiateLocale, type Locale } from '../../locale.ts';
-import { translateFieldErrors } from '../../pages/field-errors.ts';
 import type { PageRenderer } from '../../pages/render.ts';
 import { normalizePassword } from '../../security/password-policy.ts';
 import { csrfField, csrfToken, csrfTokenMatches, newCsrfAnchor } from './csrf.ts';
@@ -222,7 +221,7 @@ export class Page {
    */
   async formError(error: unknown, template: string, values: Record<string, unknown>, passwordField?: string): Promise<FastifyReply> {
     if (!(error instanceof AppError) || !formProblems.has(error.code)) throw error;
-    const errors: Record<string, string> = error.code === 'validation_failed' ? translateFieldErrors(this.pages.renderer, this.locale, error.errors ?? {}) : {};
+    const errors: Record<string, string> = error.code === 'validation_failed' ? this.pages.renderer.fieldErrors(this.locale, error.errors ?? {}) : {};
     let alert: string | undefined;
     if (error instanceof RateLimitedError) {
       this.reply.header('retry-after', String(error.retryAfter));

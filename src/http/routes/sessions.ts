@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { FlowDeps } from '../../flows/deps.ts';
 import { signOut } from '../../flows/session.ts';
-import { publicUser } from '../../flows/shared.ts';
+import { publicUser } from '../../flows/public-user.ts';
 import { signIn } from '../../flows/sign-in.ts';
 import { endpointLimits } from '../plugins/rate-limits.ts';
 import { requireSession } from '../plugins/session.ts';
