@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import { ConfigError, loadConfig, loadEnvFile, type Config } from './config.ts';
 import { lookAlikeVariables } from './config-names.ts';
 import { isFieldError } from './field-errors.ts';
-import type { Management } from './http/management.ts';
+import type { Management } from './http/management/listener.ts';
 import { createMail, serve, startManagementFor } from './main.ts';
 import { createMetrics } from './metrics.ts';
 import { prunePastRetention } from './retention.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { problems } from './errors.ts';
 import { fieldErrors } from './field-errors.ts';
-import { builtInPagesDir, type Strings } from './pages/render.ts';
+import { builtInPagesDir, type Strings } from './http/pages/render.ts';
 import { locales } from './locale.ts';
 
 const apiMd = readFileSync(new URL('../docs/API.md', import.meta.url), 'utf8');

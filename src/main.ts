@@ -6,7 +6,7 @@ import { Outbox, outboxSecretBox } from './mail/outbox.ts';
 import { MailRenderer } from './mail/render.ts';
 import { devMailboxTransport, smtpTransport, type MailTransport } from './mail/transport.ts';
 import { OutboxWorker, type WorkerLog } from './mail/worker.ts';
-import { startManagement, type Management } from './http/management.ts';
+import { startManagement, type Management } from './http/management/listener.ts';
 import { buildServer } from './http/server.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { RequestPressure } from './request-pressure.ts';

@@ -4,16 +4,11 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { FlowDeps } from '../flows/deps.ts';
 import { WriteTime } from '../flows/same-time.ts';
 import type { DevMailbox } from '../mail/dev-mailbox.ts';
-import { registerApiGuard } from './plugins/api-guard.ts';
-import { registerErrorHandling } from './plugins/errors.ts';
-import { registerRateLimits } from './plugins/rate-limits.ts';
-import { emailRoutes } from './routes/email.ts';
-import { healthRoutes } from './routes/health.ts';
-import { registerOpenApi } from './routes/openapi.ts';
-import { pageRoutes } from './routes/pages.ts';
-import { passwordRoutes } from './routes/password.ts';
-import { sessionRoutes } from './routes/sessions.ts';
-import { userRoutes } from './routes/users.ts';
+import { apiScope } from './api/plugin.ts';
+import { pageScope } from './pages/plugin.ts';
+import { registerApiGuard } from './shared/api-guard.ts';
+import { answerProblems } from './shared/problem-errors.ts';
+import { registerRateLimits } from './shared/rate-limits.ts';
 
 /** The flows' limits are not given: the server builds them from the configuration. */
 export type ServerDeps = Omit<FlowDeps, 'limits' | 'linkWrites'> & {
@@ -38,19 +33,16 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false, useDefaults: false } },
   });
 
-  registerErrorHandling(app);
+  // Shared by both scopes: problem+json for whatever no scope answers, the
+  // /api/ rules (unknown /api/ paths included), and the per-client rate limits.
+  answerProblems(app);
   await registerApiGuard(app, config);
   // Rate limits (API.md "Rate limits") register here, before the routes they guard.
   if (!config.rateLimits.enabled) app.log.warn('RATE_LIMITS=off: every rate limit is disabled; use this for tests and benchmarks only');
   const flowDeps: FlowDeps = { ...deps, limits: await registerRateLimits(app, config), linkWrites: new WriteTime() };
-  await registerOpenApi(app, config);
 
-  await userRoutes(app, flowDeps);
-  await sessionRoutes(app, flowDeps);
-  await passwordRoutes(app, flowDeps);
-  await emailRoutes(app, flowDeps);
-  await healthRoutes(app, deps.store);
-  await app.register(pageRoutes, { deps: flowDeps, devMailbox: deps.devMailbox });
+  await app.register(apiScope, { deps: flowDeps });
+  await app.register(pageScope, { deps: flowDeps, devMailbox: deps.devMailbox });
   return app;
 }
 

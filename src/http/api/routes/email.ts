@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { FlowDeps } from '../../flows/deps.ts';
-import { updateEmail } from '../../flows/update-email.ts';
-import { endpointLimits } from '../plugins/rate-limits.ts';
-import { requireSession } from '../plugins/session.ts';
+import type { FlowDeps } from '../../../flows/deps.ts';
+import { updateEmail } from '../../../flows/update-email.ts';
+import { endpointLimits } from '../../shared/rate-limits.ts';
+import { requireSession } from '../session.ts';
 import { routeSchemas, type Body, type UpdateEmailBody } from '../schemas.ts';
 
 export async function emailRoutes(app: FastifyInstance, deps: FlowDeps): Promise<void> {

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import type { FlowDeps } from '../../flows/deps.ts';
-import { signOut } from '../../flows/session.ts';
-import { publicUser } from '../../flows/public-user.ts';
-import { signIn } from '../../flows/sign-in.ts';
-import { endpointLimits } from '../plugins/rate-limits.ts';
-import { requireSession } from '../plugins/session.ts';
+import type { FlowDeps } from '../../../flows/deps.ts';
+import { signOut } from '../../../flows/session.ts';
+import { publicUser } from '../../../flows/public-user.ts';
+import { signIn } from '../../../flows/sign-in.ts';
+import { endpointLimits } from '../../shared/rate-limits.ts';
+import { requireSession } from '../session.ts';
 import { routeSchemas, type Body, type SignInBody } from '../schemas.ts';
 
 export async function sessionRoutes(app: FastifyInstance, deps: FlowDeps): Promise<void> {

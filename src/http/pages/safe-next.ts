@@ -1,6 +1,6 @@
 // The `next` of /login (API.md, "HTML pages"): where a visitor may be sent
 // after logging in, judged the way a browser will read the Location.
-import type { Config } from '../config.ts';
+import type { Config } from '../../config.ts';
 
 /**
  * Where `/login?next=` may send a visitor (API.md, "HTML pages"): a path on

@@ -5,11 +5,11 @@
 // `serve` and `worker` each start one, for the counts of their own process.
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
-import type { Metrics } from '../metrics.ts';
-import type { Store } from '../store/store.ts';
-import { registerErrorHandling } from './plugins/errors.ts';
-import { managementHealthRoutes } from './routes/health.ts';
-import { metricsRoutes } from './routes/metrics.ts';
+import type { Metrics } from '../../metrics.ts';
+import type { Store } from '../../store/store.ts';
+import { answerProblems } from '../shared/problem-errors.ts';
+import { managementHealthRoutes } from './health.ts';
+import { metricsRoutes } from './metrics.ts';
 
 export type ManagementDeps = {
   listen: { host: string; port: number };
@@ -29,7 +29,7 @@ export type Management = {
 export async function startManagement(deps: ManagementDeps): Promise<Management> {
   // A scrape every few seconds is not worth an access-log line each.
   const app = Fastify({ loggerInstance: deps.log.child({ listener: 'management' }), logController: new LogController({ disableRequestLogging: true }) });
-  registerErrorHandling(app);
+  answerProblems(app);
   const redis = deps.redisUrl === undefined ? undefined : redisProbe(deps.redisUrl);
   if (redis !== undefined) app.addHook('onClose', async () => redis.close());
   await metricsRoutes(app, deps.metrics);

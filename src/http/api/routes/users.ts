@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { confirm } from '../../flows/confirm.ts';
-import type { FlowDeps } from '../../flows/deps.ts';
-import { negotiateLocale } from '../../locale.ts';
-import { resendConfirmation } from '../../flows/resend-confirmation.ts';
-import { signUp } from '../../flows/sign-up.ts';
-import { endpointLimits } from '../plugins/rate-limits.ts';
+import { confirm } from '../../../flows/confirm.ts';
+import type { FlowDeps } from '../../../flows/deps.ts';
+import { negotiateLocale } from '../../../locale.ts';
+import { resendConfirmation } from '../../../flows/resend-confirmation.ts';
+import { signUp } from '../../../flows/sign-up.ts';
+import { endpointLimits } from '../../shared/rate-limits.ts';
 import { routeSchemas, type Body, type ConfirmBody, type ResendConfirmBody, type SignUpBody } from '../schemas.ts';
 
 // One body for both paths: nothing in the answer says whether the address had an account.

@@ -7,8 +7,8 @@
 import type { IncomingMessage } from 'node:http';
 import { BlockList } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { CapturedMail, DevMailbox } from '../../mail/dev-mailbox.ts';
-import type { Pages } from '../plugins/pages.ts';
+import type { CapturedMail, DevMailbox } from '../../../mail/dev-mailbox.ts';
+import type { Pages } from '../context.ts';
 
 // The frame shows mail HTML, which styles itself with style attributes; its
 // document inherits this policy, so inline styles are allowed here and

@@ -81,18 +81,3 @@ export const routeSchemas = {
     description: 'Says only whether this instance can reach its database. 503 (problem+json, code unavailable, with Retry-After) when it cannot.',
   },
 };
-
-// The management listener's GET /health (not in /openapi.json: operators only, on another port).
-const Queue = Type.Object({ pending: Type.Integer(), due: Type.Integer(), failed: Type.Integer(), oldest_due_seconds: Type.Integer() });
-const Reachable = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('unreachable')]) });
-const ManagementHealth = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
-  database: Reachable,
-  // Only with REDIS_URL.
-  redis: Type.Optional(Reachable),
-  // null while the database cannot be reached.
-  outbox: Type.Union([Queue, Type.Null()]),
-  // null while WEBHOOK_URL is not set.
-  webhooks: Type.Union([Queue, Type.Null()]),
-});
-export const managementHealthSchema = { response: { 200: ManagementHealth, 503: ManagementHealth } };

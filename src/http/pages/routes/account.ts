@@ -2,12 +2,15 @@
 // here needs the session cookie; without one the visitor is sent to log in
 // and brought back.
 import type { FastifyInstance } from 'fastify';
-import { updateEmail } from '../../flows/update-email.ts';
-import { updatePassword } from '../../flows/update-password.ts';
-import { formField, samePassword, type Page, type Pages } from '../plugins/pages.ts';
-import { endpointLimits } from '../plugins/rate-limits.ts';
+import { updateEmail } from '../../../flows/update-email.ts';
+import { updatePassword } from '../../../flows/update-password.ts';
+import { endpointLimits } from '../../shared/rate-limits.ts';
+import type { Page, Pages } from '../context.ts';
+import { formField, samePassword } from '../forms.ts';
 
 const loginFirst = '/login?next=/account';
+// Both forms live on /account: a refused POST (csrf_failed, rate_limited) goes back there.
+const backToAccount = { form: '/account' };
 
 export function accountRoutes(app: FastifyInstance, pages: Pages): void {
   const { deps } = pages;
@@ -18,7 +21,7 @@ export function accountRoutes(app: FastifyInstance, pages: Pages): void {
     return page.render('account', accountValues(page));
   });
 
-  app.post('/account/password', { config: { limits: endpointLimits.updatePassword } }, async function changePassword(request, reply) {
+  app.post('/account/password', { config: { limits: endpointLimits.updatePassword, askAgain: backToAccount } }, async function changePassword(request, reply) {
     const page = await pages.open(request, reply);
     if (page.session === undefined) return page.redirect(loginFirst, 'login_required');
     const input = { current_password: formField(request, 'current_password'), new_password: formField(request, 'new_password') };
@@ -33,7 +36,7 @@ export function accountRoutes(app: FastifyInstance, pages: Pages): void {
     return page.redirect('/account', 'password_changed');
   });
 
-  app.post('/account/email', { config: { limits: endpointLimits.updateEmail } }, async function changeEmail(request, reply) {
+  app.post('/account/email', { config: { limits: endpointLimits.updateEmail, askAgain: backToAccount } }, async function changeEmail(request, reply) {
     const page = await pages.open(request, reply);
     if (page.session === undefined) return page.redirect(loginFirst, 'login_required');
     const newEmail = formField(request, 'new_email');

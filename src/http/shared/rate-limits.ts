@@ -37,7 +37,7 @@ export const endpointLimits = {
 declare module 'fastify' {
   interface FastifyContextConfig {
     limits?: RouteLimits;
-    /** An HTML form: its per-client count waits for the CSRF check (setUpPages calls limitFormClient). */
+    /** An HTML form: its per-client count waits for the CSRF check (pages/plugin.ts calls limitFormClient). */
     form?: boolean;
   }
   interface FastifyInstance {

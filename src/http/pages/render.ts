@@ -8,9 +8,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Liquid } from 'liquidjs';
-import type { Config } from '../config.ts';
-import { fillIn, type FieldErrors } from '../field-errors.ts';
-import { locales, type Locale } from '../locale.ts';
+import type { Config } from '../../config.ts';
+import { fillIn, type FieldErrors } from '../../field-errors.ts';
+import { locales, type Locale } from '../../locale.ts';
 
 export const builtInPagesDir = fileURLToPath(new URL('./templates/', import.meta.url));
 

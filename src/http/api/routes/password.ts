@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import type { FlowDeps } from '../../flows/deps.ts';
-import { requestPasswordReset } from '../../flows/request-password-reset.ts';
-import { resetPassword } from '../../flows/reset-password.ts';
-import { updatePassword } from '../../flows/update-password.ts';
-import { endpointLimits } from '../plugins/rate-limits.ts';
-import { requireSession } from '../plugins/session.ts';
+import type { FlowDeps } from '../../../flows/deps.ts';
+import { requestPasswordReset } from '../../../flows/request-password-reset.ts';
+import { resetPassword } from '../../../flows/reset-password.ts';
+import { updatePassword } from '../../../flows/update-password.ts';
+import { endpointLimits } from '../../shared/rate-limits.ts';
+import { requireSession } from '../session.ts';
 import { routeSchemas, type Body, type ResetPasswordBody, type ResetRequestBody, type UpdatePasswordBody } from '../schemas.ts';
 
 // The same body whether or not an account has the address.

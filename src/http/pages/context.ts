@@ -1,52 +1,36 @@
-// What every HTML page shares: the cookies (session, CSRF anchor, flash,
-// language), the security headers, the CSRF check on every POST, and HTML
-// error pages in place of problem+json. Routes get a Page per request, which
-// knows the visitor's language and session and renders or redirects.
-import cookie, { type CookieSerializeOptions } from '@fastify/cookie';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+// What a page answer needs: `Pages` holds what every page shares (the flows'
+// dependencies, the renderer, the cookies, the headers) and opens a `Page` for
+// each request, which knows the visitor's language and session and renders,
+// redirects or shows a refused form again.
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.ts';
-import { AppError, problems, RateLimitedError, RetryLaterError, type ProblemCode } from '../../errors.ts';
+import { AppError, problems, RateLimitedError, type ProblemCode } from '../../errors.ts';
 import type { FlowDeps } from '../../flows/deps.ts';
 import { authenticate, type Authenticated } from '../../flows/session.ts';
 import { defaultLocale, isLocale, locales, matchLocale, negotiateLocale, type Locale } from '../../locale.ts';
-import type { PageRenderer } from '../../pages/render.ts';
-import { normalizePassword } from '../../security/password-policy.ts';
-import { csrfField, csrfToken, csrfTokenMatches, newCsrfAnchor } from './csrf.ts';
+import { pageCookies, type PageCookies } from './cookies.ts';
+import { csrfField, csrfToken, newCsrfAnchor } from './csrf.ts';
+import { flashOf, type FlashKey } from './flash.ts';
+import { queryValue, tokenQuery, withQuery } from './forms.ts';
+import { addMissingHeaders, securityHeaders } from './headers.ts';
+import type { PageRenderer } from './render.ts';
 
-// After a redirect, the next page shows one message. The cookie carries only
-// its key, so nobody can make a page say something of their choosing.
-const flashKinds = {
-  signed_up: 'info',
-  confirmed: 'success',
-  confirmation_sent: 'info',
-  reset_requested: 'info',
-  password_reset: 'success',
-  logged_in: 'success',
-  logged_out: 'info',
-  password_changed: 'success',
-  email_change_requested: 'info',
-  email_changed: 'success',
-  login_required: 'warning',
-} as const;
-export type FlashKey = keyof typeof flashKinds;
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** A page's way on from an error page (Pages.errorAction), declared by the route it concerns. */
+    askAgain?: AskAgain;
+  }
+}
+
+export type AskAgain = {
+  /** invalid_token: the page that gives a new link, and the string key of its label. */
+  newLink?: { href: string; label: string };
+  /** csrf_failed, rate_limited: the form to show again, when it is not the route's own path. */
+  form?: string;
+};
 
 // The problems a form answers by showing itself again; any other error becomes an error page.
 const formProblems = new Set<ProblemCode>(['validation_failed', 'invalid_credentials', 'email_not_confirmed', 'rate_limited']);
-
-export type PageCookies = { session: string; csrf: string; flash: string; lang: string; options: CookieSerializeOptions };
-
-/** API.md: `latchkey_session`, or `__Host-latchkey_session` with Secure when BASE_URL is https; the others follow suit. */
-export function pageCookies(config: Config): PageCookies {
-  const https = config.baseUrl.protocol === 'https:';
-  const name = (base: string) => `${https ? '__Host-' : ''}latchkey_${base}`;
-  return {
-    session: name('session'),
-    csrf: name('csrf'),
-    flash: name('flash'),
-    lang: name('lang'),
-    options: { path: '/', httpOnly: true, sameSite: 'lax', secure: https },
-  };
-}
 
 export class Pages {
   readonly deps: FlowDeps;
@@ -101,9 +85,7 @@ export class Pages {
 
   /** Sets the headers every page answer carries. CSP and Cache-Control only when the route did not choose its own. */
   secure(reply: FastifyReply): void {
-    for (const [name, value] of Object.entries(this.#headers)) {
-      if (!reply.hasHeader(name)) reply.header(name, value);
-    }
+    addMissingHeaders(reply, this.#headers);
   }
 
   /** An error page's HTML for a problem code; also sets the status and content type. */
@@ -126,18 +108,14 @@ export class Pages {
     return this.renderer.text(locale, 'errors.rate_limited.try_again_in').replaceAll('{wait}', minutes);
   }
 
-  /** Where to go from an error: a new link for a dead token, the form again after a CSRF failure, else home. */
+  /** Where to go from an error, as the route declared (askAgain): a new link for a dead token, the form again after a refused POST, else home. */
   errorAction(request: FastifyRequest, locale: Locale, code: ProblemCode): { href: string; label: string } {
-    const route = request.routeOptions.url ?? '';
+    const askAgain = request.routeOptions.config?.askAgain;
     const text = (key: string) => this.renderer.text(locale, key);
-    if (code === 'invalid_token') {
-      if (route === '/reset-password') return { href: '/forgot-password', label: text('errors.invalid_token.new_reset_link') };
-      if (route === '/confirm-email') return { href: '/account', label: text('errors.invalid_token.new_email_link') };
-      return { href: '/resend-confirmation', label: text('errors.invalid_token.new_confirm_link') };
-    }
-    if (code === 'csrf_failed' || code === 'rate_limited') {
-      const form = route.startsWith('/account') || route === '/logout' ? '/account' : route;
-      if (request.method === 'POST' && form !== '') return { href: form + tokenQuery(request), label: text('errors.back_to_form') };
+    if (code === 'invalid_token' && askAgain?.newLink !== undefined) return { href: askAgain.newLink.href, label: text(askAgain.newLink.label) };
+    if ((code === 'csrf_failed' || code === 'rate_limited') && request.method === 'POST') {
+      const form = askAgain?.form ?? request.routeOptions.url ?? '';
+      if (form !== '') return { href: form + tokenQuery(request), label: text('errors.back_to_form') };
     }
     return { href: '/', label: text('errors.home') };
   }
@@ -221,7 +199,7 @@ export class Page {
    */
   async formError(error: unknown, template: string, values: Record<string, unknown>, passwordField?: string): Promise<FastifyReply> {
     if (!(error instanceof AppError) || !formProblems.has(error.code)) throw error;
-    const errors: Record<string, string> = error.code === 'validation_failed' ? this.pages.renderer.fieldErrors(this.locale, error.errors ?? {}) : {};
+    const errors = error.code === 'validation_failed' ? this.pages.renderer.fieldErrors(this.locale, error.errors ?? {}) : {};
     let alert: string | undefined;
     if (error instanceof RateLimitedError) {
       this.reply.header('retry-after', String(error.retryAfter));
@@ -244,106 +222,7 @@ export class Page {
     const key = this.request.cookies[cookies.flash];
     if (key === undefined) return undefined;
     this.reply.clearCookie(cookies.flash, cookies.options);
-    if (!(key in flashKinds)) return undefined;
-    const kind = flashKinds[key as FlashKey];
-    return { kind, role: kind === 'success' || kind === 'info' ? 'status' : 'alert', message: this.text(`flash.${key}`) };
+    const flash = flashOf(key);
+    return flash && { kind: flash.kind, role: flash.role, message: this.text(`flash.${flash.key}`) };
   }
-}
-
-/** The page scope's plumbing; `pages` routes are registered in the same encapsulated scope after it. */
-export async function setUpPages(app: FastifyInstance, pages: Pages): Promise<void> {
-  await app.register(cookie);
-
-  // Form bodies become plain objects of strings: a repeated field keeps its
-  // last value, so no field can arrive as an array (one email, one mail).
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, function parseForm(_request, body, done) {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
-  });
-
-  // The form routes' per-client counts wait for the CSRF check below (rate-limits.ts skips them on arrival).
-  app.addHook('onRoute', function markForm(route) {
-    if ([route.method].flat().includes('POST')) route.config = { ...route.config, form: true };
-  });
-
-  // Before validation, so a forged POST has no effect, counts against nothing
-  // (API.md: not even its client's per-minute count) and spends no token.
-  app.addHook('preValidation', async function checkCsrf(request, reply) {
-    if (request.method !== 'POST') return;
-    const { cookies } = pages;
-    if (!csrfTokenMatches(request.cookies[cookies.csrf], request.cookies[cookies.session] ?? '', formField(request, csrfField))) {
-      reply.send(await pages.errorHtml(request, reply, 'csrf_failed'));
-      return reply;
-    }
-    await app.limitFormClient(request);
-  });
-
-  // onSend reaches every answer in the scope, those of the global hooks (a 429) included.
-  app.addHook('onSend', async function finishPage(request, reply, payload) {
-    pages.secure(reply);
-    if (typeof payload === 'string' && String(reply.getHeader('content-type')).startsWith('application/problem+json')) {
-      const code = (JSON.parse(payload) as { code?: string }).code;
-      return pages.errorHtml(request, reply, code !== undefined && code in problems ? (code as ProblemCode) : 'internal');
-    }
-    return payload;
-  });
-
-  app.setErrorHandler(async function pageError(error: FastifyError, request, reply) {
-    const code = problemCode(error);
-    if (code === 'internal') request.log.error({ err: error }, 'unhandled error');
-    if (error instanceof RetryLaterError) reply.header('retry-after', String(error.retryAfter));
-    return pages.errorHtml(request, reply, code);
-  });
-}
-
-function problemCode(error: FastifyError): ProblemCode {
-  if (error instanceof AppError) return error.code;
-  if (error.statusCode === 413) return 'payload_too_large';
-  if (error.statusCode === 415) return 'unsupported_media_type';
-  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return 'invalid_json';
-  return 'internal';
-}
-
-function securityHeaders(config: Config): Record<string, string> {
-  const images = ["'self'", ...(config.logoUrl === undefined ? [] : [new URL(config.logoUrl).origin])];
-  return {
-    // No script at all: every page works without JavaScript, so none is allowed to run.
-    'content-security-policy': `default-src 'none'; style-src 'self'; img-src ${images.join(' ')}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
-    'x-content-type-options': 'nosniff',
-    'x-frame-options': 'DENY',
-    // Token links (/reset-password?token=…) must not leak through Referer or a cache.
-    'referrer-policy': 'no-referrer',
-    'cache-control': 'no-store',
-    ...(config.baseUrl.protocol === 'https:' ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}),
-  };
-}
-
-/** A password and its repetition, compared in the form they would be hashed in. */
-export function samePassword(password: string, repeated: string): boolean {
-  return normalizePassword(password) === normalizePassword(repeated);
-}
-
-/** A form field as a string; anything else (absent, or not text) is ''. */
-export function formField(request: FastifyRequest, name: string): string {
-  const body = request.body;
-  if (typeof body !== 'object' || body === null) return '';
-  const value = (body as Record<string, unknown>)[name];
-  return typeof value === 'string' ? value : '';
-}
-
-export function queryValue(request: FastifyRequest, name: string): string | undefined {
-  const value = (request.query as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** This page's path and query with one parameter set: the language links keep a token page's token. */
-function withQuery(request: FastifyRequest, name: string, value: string): string {
-  const url = new URL(request.url, 'http://page.invalid');
-  url.searchParams.set(name, value);
-  return url.pathname + url.search;
-}
-
-/** A token form's own token, for a link back to it. */
-function tokenQuery(request: FastifyRequest): string {
-  const token = formField(request, 'token');
-  return token === '' ? '' : `?token=${encodeURIComponent(token)}`;
 }
