@@ -4,10 +4,12 @@
 // target. The mail leaves when the write commits (the store wakes the worker).
 import type { Config } from '../config.ts';
 import type { MessageKind } from '../mail/messages.ts';
+import type { EmailAddress } from '../security/email-address.ts';
 import { newToken } from '../security/tokens.ts';
 import type { TokenPurpose, User } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { FlowDeps } from './deps.ts';
+import { countMailRequest, type MailAction } from './flow-limits.ts';
 
 type LinkKind = {
   /** The page of BASE_URL that opens it, when the client named no route of its own. */
@@ -61,14 +63,26 @@ export async function issueLink(deps: Pick<FlowDeps, 'config' | 'outbox'>, store
 }
 
 /**
- * For requests that must not tell whether an address has an account (reset,
- * resend): a link when there is someone to send it to, else a wait about as
- * long as issuing one takes (same-time.ts).
+ * A link asked for by address (API.md: reset request, resend confirmation),
+ * with the same answer in about the same time whether or not it goes out:
+ * counted against the address, then a link for an account `wanted` accepts,
+ * or else a wait about as long as issuing one takes (same-time.ts).
  */
-export async function issueLinkInSameTime(deps: FlowDeps, request: LinkRequest | undefined): Promise<void> {
-  if (request === undefined) return deps.linkWrites.wait();
-  await deps.linkWrites.measure(() => issueLink(deps, deps.store, request));
+export async function issueLinkByAddress(deps: FlowDeps, action: MailAction, email: EmailAddress, link: AddressedLink): Promise<void> {
+  await countMailRequest(deps, action, email.canonical);
+  // Looked up outside any transaction: an unknown address costs one read, and
+  // a known one a single write of token and mail together (Store.issueToken).
+  const user = await deps.store.findUserByEmail(email.canonical);
+  if (user === undefined || !link.wanted(user)) return deps.linkWrites.wait();
+  await deps.linkWrites.measure(() => issueLink(deps, deps.store, { purpose: link.purpose, user, target: link.target }));
 }
+
+export type AddressedLink = {
+  purpose: TokenPurpose;
+  target: string | undefined;
+  /** Whether the address's account gets the link; one that does not gets nothing, after the same wait. */
+  wanted: (user: User) => boolean;
+};
 
 // `{token}` as typed, or as the path serializes it (hex digits in either case).
 const tokenPlaceholder = /\{token\}|%7[Bb]token%7[Dd]/;

@@ -1,8 +1,7 @@
 import { parseEmail } from '../security/email-address.ts';
 import type { FlowDeps } from './deps.ts';
 import { checkFields, linkTargetField } from './field-check.ts';
-import { countMailRequest } from './flow-limits.ts';
-import { issueLinkInSameTime } from './issue-link.ts';
+import { issueLinkByAddress } from './issue-link.ts';
 
 export type RequestPasswordResetInput = { email: string; reset_url?: string };
 
@@ -12,14 +11,6 @@ export type RequestPasswordResetInput = { email: string; reset_url?: string };
  * voids the older ones.
  */
 export async function requestPasswordReset(deps: FlowDeps, input: RequestPasswordResetInput): Promise<void> {
-  const { email, reset_url: target } = checkFields({
-    email: parseEmail(input.email),
-    reset_url: linkTargetField(input.reset_url, deps.config),
-  });
-  await countMailRequest(deps, 'reset-password-request', email.canonical);
-
-  // Looked up outside any transaction: an unknown address costs one read, and
-  // a known one a single write of token and mail together (Store.issueToken).
-  const user = await deps.store.findUserByEmail(email.canonical);
-  await issueLinkInSameTime(deps, user && { purpose: 'reset', user, target });
+  const { email, reset_url: target } = checkFields({ email: parseEmail(input.email), reset_url: linkTargetField(input.reset_url, deps.config) });
+  await issueLinkByAddress(deps, 'reset-password-request', email, { purpose: 'reset', target, wanted: () => true });
 }
