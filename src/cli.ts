@@ -2,13 +2,11 @@
 // latchkey serve | migrate | worker | prune | mail test --to ADDRESS
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import pino, { type Logger } from 'pino';
 import { ConfigError, loadConfig, loadEnvFile, type Config } from './config.ts';
 import { lookAlikeVariables } from './config-names.ts';
 import { isFieldError } from './field-errors.ts';
-import type { Management } from './http/management/listener.ts';
-import { createMail, serve, startManagementFor } from './main.ts';
-import { createMetrics } from './metrics.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createTransport, runWorker, serve } from './main.ts';
 import { prunePastRetention } from './retention.ts';
 import { parseEmail } from './security/email-address.ts';
 import { OutboxQueue } from './store/outbox-queue.ts';
@@ -51,12 +49,12 @@ async function main(argv: string[]): Promise<number> {
 
   loadEnvFile();
   const config = loadConfig();
-  const log = pino({ level: config.logLevel });
+  const log = createLogger(config.logLevel);
   for (const [typed, meant] of lookAlikeVariables(process.env)) log.warn(`${typed} is not a Latchkey variable and is ignored: did you mean ${meant}?`);
 
   switch (command) {
     case 'serve': {
-      const running = await serve(config);
+      const running = await serve(config, log);
       if (config.smtp === undefined) log.info(`no MAIL_SERVER set: mail goes to the dev mailbox, ${running.address}/dev/mailbox`);
       if (running.managementAddress !== undefined) log.info(`metrics and health for operators on ${running.managementAddress}`);
       await untilSignal();
@@ -86,32 +84,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/**
- * `latchkey worker`: delivers the outbox beside a `serve`, with a management
- * listener of its own, since its delivery counters live in its process.
- */
+/** `latchkey worker`: delivers the outbox beside a `serve` (main.ts runWorker). */
 async function worker(config: Config, log: Logger): Promise<number> {
   // The dev mailbox lives in a process's memory: a worker's would show no one and lose every message.
   if (config.smtp === undefined) throw new ConfigError('MAIL_SERVER', 'set for `latchkey worker` (without it mail would go to a dev mailbox no one can open)');
-  const store = openStore(config.database);
-  await store.migrate();
-  const metrics = createMetrics();
-  const mail = createMail(config, store, metrics, log);
-  let management: Management | undefined;
-  try {
-    management = await startManagementFor(config, store, metrics, log);
-  } catch (error) {
-    mail.transport.close();
-    await store.close();
-    throw error;
-  }
-  await mail.worker.start();
-  log.info(management === undefined ? 'outbox worker started' : `outbox worker started; metrics and health on ${management.address}`);
+  const running = await runWorker(config, log);
+  log.info(running.managementAddress === undefined ? 'outbox worker started' : `outbox worker started; metrics and health on ${running.managementAddress}`);
   await untilSignal();
-  await management?.close();
-  await mail.worker.stop();
-  mail.transport.close();
-  await store.close();
+  await running.stop();
   return 0;
 }
 
@@ -137,10 +117,9 @@ async function mailTest(config: Config, to: string | undefined): Promise<number>
     process.stderr.write('latchkey: mail test needs --to ADDRESS, a valid email address\n');
     return 2;
   }
-  const store = openStore(config.database);
-  const mail = createMail(config, store, createMetrics());
+  const { transport } = createTransport(config);
   try {
-    const answer = await mail.transport.send({
+    const answer = await transport.send({
       from: config.mailSender,
       to: address.display,
       subject: `${config.appName}: test message`,
@@ -156,8 +135,7 @@ async function mailTest(config: Config, to: string | undefined): Promise<number>
     process.stderr.write(`latchkey: mail test failed: ${[e.code, e.response ?? e.message].filter(Boolean).join(' ')}\n`);
     return 1;
   } finally {
-    mail.transport.close();
-    await store.close();
+    transport.close();
   }
 }
 

@@ -2,8 +2,8 @@
 // message is in flight), renders and sends each, and records the outcome:
 // sent (the body holding the link is erased); a temporary failure (connection,
 // timeout, TLS, SMTP 4xx) retried with exponential backoff and jitter; a
-// permanent one (SMTP 5xx, a refused recipient) or a message whose link has
-// expired ends `failed`, with the answer kept for the operator.
+// permanent one (SMTP 5xx, a refused recipient: the transport tells) or a
+// message whose link has expired ends `failed`, with the answer kept for the operator.
 import type { MailOutcome } from '../metrics.ts';
 import { OutboxQueue } from '../store/outbox-queue.ts';
 import type { Store } from '../store/store.ts';
@@ -12,7 +12,7 @@ import type { SecretBox } from '../security/secret-box.ts';
 import type { MessageKind } from './messages.ts';
 import { openParams } from './outbox.ts';
 import type { MailRenderer } from './render.ts';
-import type { MailTransport } from './transport.ts';
+import { describeFailure, isPermanentFailure, type MailTransport } from './transport.ts';
 
 export type WorkerOptions = {
   sender: string;
@@ -107,7 +107,7 @@ export class OutboxWorker {
       try {
         this.#cleanups.push(await this.#store.capabilities.listen(() => this.wake()));
       } catch (error) {
-        this.#options.log.warn({ err: errorSummary(error) }, 'outbox LISTEN failed; polling only');
+        this.#options.log.warn({ err: describeFailure(error) }, 'outbox LISTEN failed; polling only');
       }
     }
     const heartbeat = setInterval(() => this.#renewLeases(), this.#options.leaseMs / 3);
@@ -157,7 +157,7 @@ export class OutboxWorker {
           claimed = rows.length;
         } catch (error) {
           // The database may be briefly unreachable; the rows wait for the next pass.
-          this.#options.log.warn({ err: errorSummary(error) }, 'outbox claim failed');
+          this.#options.log.warn({ err: describeFailure(error) }, 'outbox claim failed');
         }
       }
       // Claim again at once while there is both work and room; otherwise wait
@@ -170,7 +170,7 @@ export class OutboxWorker {
 
   #dispatch(row: OutboxRow): void {
     const delivery = this.#deliver(row)
-      .catch((error: unknown) => this.#options.log.error({ outboxId: row.id, err: errorSummary(error) }, 'outbox update failed; the lease will expire'))
+      .catch((error: unknown) => this.#options.log.error({ outboxId: row.id, err: describeFailure(error) }, 'outbox update failed; the lease will expire'))
       .finally(() => {
         this.#inFlight.delete(row.id);
         this.#released.delete(row.id);
@@ -222,7 +222,7 @@ export class OutboxWorker {
   #renewLeases(): void {
     const ids = [...this.#inFlight.keys()].filter((id) => !this.#released.has(id));
     this.#queue.extendLease(ids, Date.now() + this.#options.leaseMs)
-      .catch((error: unknown) => this.#options.log.warn({ err: errorSummary(error) }, 'outbox lease renewal failed'));
+      .catch((error: unknown) => this.#options.log.warn({ err: describeFailure(error) }, 'outbox lease renewal failed'));
   }
 
   async #deliver(row: OutboxRow): Promise<void> {
@@ -251,14 +251,14 @@ export class OutboxWorker {
       await this.#markSent(row.id);
       this.#record(row, 'sent', 'mail sent', { answer });
     } catch (error) {
-      const summary = errorSummary(error);
+      const summary = describeFailure(error);
       if (this.#released.has(row.id)) {
         // Cut off after stop() released it (the transport closed): the row is due
         // for the next worker now, and a retry written here would push it back.
         this.#options.log.info({ outboxId: row.id, kind: row.kind, err: summary }, 'mail delivery abandoned on stop; the lease was released');
         return;
       }
-      if (isPermanent(error)) {
+      if (isPermanentFailure(error)) {
         await this.#queue.markFailed(row.id, summary, true);
         this.#record(row, 'failed', 'mail failed permanently', { err: summary });
       } else {
@@ -280,21 +280,4 @@ const outcomeLevel = { sent: 'info', retried: 'warn', failed: 'error' } as const
 export function backoff(attempts: number, baseMs: number): number {
   const base = Math.min(baseMs * 2 ** attempts, 30 * 60_000);
   return Math.round(base * (0.5 + Math.random()));
-}
-
-/**
- * Only the server's final word on this message is permanent: a 5xx to its
- * sender, recipient or content (EENVELOPE, EMESSAGE), or an address refused
- * before sending. A refusal of the session itself (greeting, STARTTLS, AUTH)
- * is a relay or configuration problem that, once fixed, lets the mail go.
- */
-function isPermanent(error: unknown): boolean {
-  const e = error as { permanent?: boolean; code?: string; responseCode?: number };
-  if (e.code !== 'EENVELOPE' && e.code !== 'EMESSAGE') return false;
-  return e.permanent === true || e.responseCode === undefined;
-}
-
-function errorSummary(error: unknown): string {
-  const e = error as { code?: string; responseCode?: number; response?: string; message?: string };
-  return [e.code, e.responseCode, e.response ?? e.message].filter((p) => p !== undefined).join(' ').slice(0, 500);
 }

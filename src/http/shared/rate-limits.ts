@@ -11,7 +11,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.ts';
 import { RateLimitedError } from '../../errors.ts';
-import { createRateLimits, type Counter, type RateLimits } from '../../security/rate-limits.ts';
+import type { Counter, RateLimits } from '../../security/rate-limits.ts';
 
 export type RouteLimits = {
   /** The action's name, e.g. "reset-password-request": the key its counters share with its HTML form. */
@@ -46,19 +46,15 @@ declare module 'fastify' {
   }
 }
 
-/** Creates the counters (memory, or Redis with REDIS_URL), guards the routes that declare limits, and returns the counters for the flows. */
-export async function registerRateLimits(app: FastifyInstance, config: Config): Promise<RateLimits> {
-  const limits = await createRateLimits(config, (error) => {
-    app.log.warn({ err: error }, 'Redis unreachable: rate limits are counted by this instance alone until it is back');
-  });
-  app.addHook('onClose', () => limits.close());
+/** Guards the routes that declare limits with the per-client counters (the flows count the rest themselves). */
+export function guardRateLimits(app: FastifyInstance, limits: RateLimits, config: Config): void {
   if (config.trustProxy === false) warnOfIgnoredForwardedFor(app);
   if (config.rateLimits.enabled) {
     guardRoutes(app, limits);
   } else {
+    app.log.warn('RATE_LIMITS=off: every rate limit is disabled; use this for tests and benchmarks only');
     app.decorate('limitFormClient', async function noLimit() {});
   }
-  return limits;
 }
 
 function guardRoutes(app: FastifyInstance, limits: RateLimits): void {
