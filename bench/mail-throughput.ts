@@ -18,6 +18,7 @@ import { Outbox, outboxSecretBox } from '../src/mail/outbox.ts';
 import { MailRenderer } from '../src/mail/render.ts';
 import { smtpTransport, type OutgoingMail } from '../src/mail/transport.ts';
 import { createMetrics } from '../src/metrics.ts';
+import { OutboxQueue } from '../src/store/outbox-queue.ts';
 import { openStore, type Store } from '../src/store/store.ts';
 import { createDatabase, testSecretKey, type DatabaseKind } from '../test/support/databases.ts';
 import { median } from './load/report.ts';
@@ -144,7 +145,7 @@ async function measure(kind: DatabaseKind, server: CountingServer): Promise<Resu
       const arrived = server.arrived(count);
       const cpu = process.cpuUsage();
       const start = performance.now();
-      await mail.worker.start(mail.outbox);
+      await mail.worker.start();
       await arrived;
       // Done when the rows say so: a message that arrived but is not yet marked
       // sent would be sent again after a crash, so its work is not finished.
@@ -156,12 +157,12 @@ async function measure(kind: DatabaseKind, server: CountingServer): Promise<Resu
       if (round > 0) outboxRates.push(count / seconds);
       if (round > 0 && process.env.VERBOSE !== undefined) console.log(`${kind} round ${round}: limit ${limitRates.at(-1)!.toFixed(0)} msg/s, outbox ${outboxRates.at(-1)!.toFixed(0)} msg/s`);
     }
-    const stats = await store.outboxStats(Date.now());
+    const stats = await new OutboxQueue(store).stats(Date.now());
     if (stats.pending !== 0 || stats.failed !== 0) throw new Error(`outbox not drained: ${JSON.stringify(stats)}`);
 
     // Idle: one message at a time, the worker waiting between them.
     const mail = createMail(config, store, createMetrics());
-    await mail.worker.start(mail.outbox);
+    await mail.worker.start();
     const other = kind === 'postgres' ? openStore(config.database) : undefined;
     const wake: number[] = [];
     const notify: number[] = [];
@@ -171,7 +172,6 @@ async function measure(kind: DatabaseKind, server: CountingServer): Promise<Resu
         let arrived = server.arrived(1);
         let start = performance.now();
         await store.transaction((tx) => mail.outbox.enqueue(tx, confirmMessage(offset++, Date.now())));
-        mail.outbox.wake();
         await arrived;
         if (i >= 5) wake.push(performance.now() - start);
         if (other === undefined) continue;

@@ -2,14 +2,14 @@
 // latchkey serve | migrate | worker | prune | mail test --to ADDRESS
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import pino, { type Logger } from 'pino';
 import { ConfigError, loadConfig, loadEnvFile, type Config } from './config.ts';
 import { lookAlikeVariables } from './config-names.ts';
-import type { Management } from './http/management.ts';
-import { createMail, serve, startManagementFor } from './main.ts';
-import { createMetrics } from './metrics.ts';
+import { isFieldError } from './field-errors.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createTransport, runWorker, serve } from './main.ts';
 import { prunePastRetention } from './retention.ts';
 import { parseEmail } from './security/email-address.ts';
+import { OutboxQueue } from './store/outbox-queue.ts';
 import { openStore } from './store/store.ts';
 
 const usage = `Usage: latchkey <command>
@@ -49,12 +49,12 @@ async function main(argv: string[]): Promise<number> {
 
   loadEnvFile();
   const config = loadConfig();
-  const log = pino({ level: config.logLevel });
+  const log = createLogger(config.logLevel);
   for (const [typed, meant] of lookAlikeVariables(process.env)) log.warn(`${typed} is not a Latchkey variable and is ignored: did you mean ${meant}?`);
 
   switch (command) {
     case 'serve': {
-      const running = await serve(config);
+      const running = await serve(config, log);
       if (config.smtp === undefined) log.info(`no MAIL_SERVER set: mail goes to the dev mailbox, ${running.address}/dev/mailbox`);
       if (running.managementAddress !== undefined) log.info(`metrics and health for operators on ${running.managementAddress}`);
       await untilSignal();
@@ -84,32 +84,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/**
- * `latchkey worker`: delivers the outbox beside a `serve`, with a management
- * listener of its own, since its delivery counters live in its process.
- */
+/** `latchkey worker`: delivers the outbox beside a `serve` (main.ts runWorker). */
 async function worker(config: Config, log: Logger): Promise<number> {
   // The dev mailbox lives in a process's memory: a worker's would show no one and lose every message.
   if (config.smtp === undefined) throw new ConfigError('MAIL_SERVER', 'set for `latchkey worker` (without it mail would go to a dev mailbox no one can open)');
-  const store = openStore(config.database);
-  await store.migrate();
-  const metrics = createMetrics();
-  const mail = createMail(config, store, metrics, log);
-  let management: Management | undefined;
-  try {
-    management = await startManagementFor(config, store, metrics, log);
-  } catch (error) {
-    mail.transport.close();
-    await store.close();
-    throw error;
-  }
-  await mail.worker.start();
-  log.info(management === undefined ? 'outbox worker started' : `outbox worker started; metrics and health on ${management.address}`);
+  const running = await runWorker(config, log);
+  log.info(running.managementAddress === undefined ? 'outbox worker started' : `outbox worker started; metrics and health on ${running.managementAddress}`);
   await untilSignal();
-  await management?.close();
-  await mail.worker.stop();
-  mail.transport.close();
-  await store.close();
+  await running.stop();
   return 0;
 }
 
@@ -130,15 +112,14 @@ async function prune(config: Config): Promise<number> {
 }
 
 async function mailTest(config: Config, to: string | undefined): Promise<number> {
-  const address = to === undefined ? 'missing' : parseEmail(to);
-  if (typeof address === 'string') {
+  const address = parseEmail(to ?? '');
+  if (isFieldError(address)) {
     process.stderr.write('latchkey: mail test needs --to ADDRESS, a valid email address\n');
     return 2;
   }
-  const store = openStore(config.database);
-  const mail = createMail(config, store, createMetrics());
+  const { transport } = createTransport(config);
   try {
-    const answer = await mail.transport.send({
+    const answer = await transport.send({
       from: config.mailSender,
       to: address.display,
       subject: `${config.appName}: test message`,
@@ -154,17 +135,17 @@ async function mailTest(config: Config, to: string | undefined): Promise<number>
     process.stderr.write(`latchkey: mail test failed: ${[e.code, e.response ?? e.message].filter(Boolean).join(' ')}\n`);
     return 1;
   } finally {
-    mail.transport.close();
-    await store.close();
+    transport.close();
   }
 }
 
 async function outboxCommand(config: Config, verb: string, ids: string[], options: { status?: string; limit?: string; 'all-failed'?: boolean }): Promise<number> {
   const store = openStore(config.database);
+  const queue = new OutboxQueue(store);
   try {
     await store.migrate();
     if (verb === 'stats') {
-      const stats = await store.outboxStats(Date.now());
+      const stats = await queue.stats(Date.now());
       process.stdout.write(`pending ${stats.pending}\ndue ${stats.due}\nfailed ${stats.failed}\noldest due ${stats.oldestDueSeconds} s\n`);
       return 0;
     }
@@ -173,7 +154,7 @@ async function outboxCommand(config: Config, verb: string, ids: string[], option
         process.stderr.write('latchkey: outbox retry needs message ids or --all-failed\n');
         return 2;
       }
-      const count = await store.retryFailedOutbox(Date.now(), options['all-failed'] === true ? undefined : ids);
+      const count = await queue.retryFailed(Date.now(), options['all-failed'] === true ? undefined : ids);
       process.stdout.write(`${count} message${count === 1 ? '' : 's'} queued again; a running worker sends them now\n`);
       return count === 0 && ids.length > 0 ? 1 : 0;
     }
@@ -187,7 +168,7 @@ async function outboxCommand(config: Config, verb: string, ids: string[], option
       process.stderr.write('latchkey: --limit must be a positive whole number\n');
       return 2;
     }
-    const rows = await store.listOutbox({ status, limit });
+    const rows = await queue.list({ status, limit });
     process.stdout.write('id\tkind\trecipient\tstatus\tattempts\tcreated\tnext attempt\tlast error\n');
     for (const row of rows) {
       const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());

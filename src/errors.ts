@@ -1,5 +1,7 @@
 // Every problem code of API.md, in one catalog. Flows throw AppError with a
 // code; only the HTTP layer reads the status and turns it into problem+json.
+// Why a field was refused has a catalog of its own: field-errors.ts.
+import type { FieldErrors } from './field-errors.ts';
 
 export const problems = {
   invalid_json: { status: 400, title: 'Malformed JSON', detail: 'The request body is not valid JSON.' },
@@ -21,8 +23,7 @@ export const problems = {
 
 export type ProblemCode = keyof typeof problems;
 
-/** Field name (as the request spelled it) → message. */
-export type FieldErrors = Record<string, string>;
+export type { FieldErrors };
 
 export class AppError extends Error {
   override name = 'AppError';

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { test } from 'node:test';
+import { OutboxQueue } from '../src/store/outbox-queue.ts';
 import { createDatabase, openTestStore, skipUnlessPostgres, testSecretKey, type DatabaseKind } from './support/databases.ts';
 import { request } from './support/latchkey.ts';
 import { SmtpSink } from './support/smtp-sink.ts';
@@ -50,7 +51,7 @@ for (const kind of ['sqlite', 'postgres'] as DatabaseKind[]) {
       // leaves the row leased, and it would come back only when the lease ends.
       const store = openTestStore(database);
       try {
-        while (!(await store.listOutbox()).some((row) => row.attempts > 0)) await new Promise((r) => setTimeout(r, 20));
+        while (!(await new OutboxQueue(store).list()).some((row) => row.attempts > 0)) await new Promise((r) => setTimeout(r, 20));
       } finally {
         await store.close();
       }

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { OutboxQueue } from '../src/store/outbox-queue.ts';
 import { createAccount, linkTo, logIn, requestReset, strongPassword, uniqueEmail, type Account } from './support/accounts.ts';
 import { assertProblem, assertSentTo, assertValidation, headerBlock } from './support/assertions.ts';
 import { skipUnlessPostgres } from './support/databases.ts';
@@ -259,7 +260,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         assert.equal((await server.request('POST', '/api/users', { body: impostor })).status, 202);
         assert.equal((await server.request('POST', '/api/reset-password-request', { body: { email: impostor.email } })).status, 202);
         await assertNoNewMail(server, [victim.email], counts);
-        const rows = await server.running.store.listOutbox();
+        const rows = await new OutboxQueue(server.running.store).list();
         assert.deepEqual(rows.filter((r) => r.recipient.includes('\u0131osk')).map((r) => r.recipient), [impostor.email, impostor.email], 'the impostor\'s confirmation and reset go to its own address');
 
         // And the victim's own reset still reaches the victim alone.

@@ -24,6 +24,7 @@ import { smtpTransport } from '../src/mail/transport.ts';
 import { OutboxWorker, type WorkerOptions } from '../src/mail/worker.ts';
 import type { OutboxRow } from '../src/store/schema.ts';
 import type { Store } from '../src/store/store.ts';
+import { OutboxQueue } from '../src/store/outbox-queue.ts';
 import { createDatabase, migratedTestStore, openTestStore, skipUnlessPostgres, testSecretKey, type DatabaseKind } from './support/databases.ts';
 import { FaultSmtp, type Arrival, type Verdict } from './support/fault-smtp.ts';
 
@@ -78,7 +79,7 @@ async function startWorker(store: Store, mailEnv: Record<string, string>, option
     count: (_kind, outcome) => { counts[outcome]++; },
     log: process.env.DEBUG_WORKER === undefined ? undefined : console,
   });
-  await worker.start(outbox);
+  await worker.start();
   let stopped = false;
   return {
     worker,
@@ -97,12 +98,11 @@ function recipients(prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}-${i}@example.com`);
 }
 
-/** Each message in its own transaction, as a flow does, then the flow's wake-up. */
+/** Each message in its own transaction, as a flow does; each commit wakes the worker. */
 async function enqueue(store: Store, to: string[]): Promise<void> {
   for (const address of to) {
     await store.transaction((tx) => outbox.enqueue(tx, { kind: 'password_changed', to: address, params: { name: null } }));
   }
-  outbox.wake();
 }
 
 /** Removes messages a test leaves pending on purpose, so no later test's server receives them. */
@@ -112,7 +112,7 @@ async function discard(store: Store, to: string[]): Promise<void> {
 
 async function rowsTo(store: Store, to: string[]): Promise<OutboxRow[]> {
   const wanted = new Set(to);
-  return (await store.listOutbox()).filter((row) => wanted.has(row.recipient));
+  return (await new OutboxQueue(store).list()).filter((row) => wanted.has(row.recipient));
 }
 
 async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

@@ -9,6 +9,7 @@ import { smtpTransport } from '../src/mail/transport.ts';
 import { OutboxWorker } from '../src/mail/worker.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Store } from '../src/store/store.ts';
+import { OutboxQueue } from '../src/store/outbox-queue.ts';
 import { migratedTestStore, skipUnlessPostgres, testSecretKey } from './support/databases.ts';
 import { SmtpSink } from './support/smtp-sink.ts';
 
@@ -24,7 +25,7 @@ async function startWorker(store: Store, port: number, busy?: () => boolean): Pr
   const config = loadConfig({ MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(port) });
   const transport = smtpTransport(config.smtp!);
   const worker = new OutboxWorker(store, transport, renderer, { sender: 'Latchkey <no-reply@latchkey.test>', secretBox, retryBaseMs: 50, pollMs: 20, busy, log: process.env.DEBUG_WORKER ? console : undefined });
-  await worker.start(outbox);
+  await worker.start();
   return { worker, close: async () => { await worker.stop(); transport.close(); } };
 }
 
@@ -62,8 +63,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         await enqueue(store, 'busy@example.com');
         await sink.waitForMailTo('busy@example.com');
         assert.equal(refusals, 2);
-        await until(async () => (await store.listOutbox()).some((r) => r.recipient === 'busy@example.com' && r.status === 'sent'));
-        const row = (await store.listOutbox()).find((r) => r.recipient === 'busy@example.com')!;
+        await until(async () => (await new OutboxQueue(store).list()).some((r) => r.recipient === 'busy@example.com' && r.status === 'sent'));
+        const row = (await new OutboxQueue(store).list()).find((r) => r.recipient === 'busy@example.com')!;
         assert.equal(row.attempts, 3);
         assert.equal(sink.to('busy@example.com').length, 1);
       } finally {

@@ -10,6 +10,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import pg from 'pg';
+import { OutboxQueue } from '../src/store/outbox-queue.ts';
 import { createDatabase, openTestStore, skipUnlessPostgres, testSecretKey, type DatabaseKind, type TestDatabase } from './support/databases.ts';
 import { assertProblem } from './support/assertions.ts';
 import { strongPassword, uniqueEmail } from './support/accounts.ts';
@@ -58,7 +59,7 @@ async function readEverything(database: TestDatabase): Promise<string> {
 async function outboxRows(database: TestDatabase) {
   const store = openTestStore(database);
   try {
-    return await store.listOutbox();
+    return await new OutboxQueue(store).list();
   } finally {
     await store.close();
   }

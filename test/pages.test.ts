@@ -8,7 +8,7 @@ import { FormClient, csrfOf, setCookie, visibleText, type PageResponse } from '.
 import { startServer, testBaseUrl, type TestServer } from './support/latchkey.ts';
 import { tokenFromLink } from './support/smtp-sink.ts';
 import { assertNoNewMail } from './support/mail-barrier.ts';
-import { safeNext } from '../src/http/safe-next.ts';
+import { safeNext } from '../src/http/pages/safe-next.ts';
 
 /** A mailed link as a path on the server under test (mail links use BASE_URL's host). */
 function pathOf(link: string): string {

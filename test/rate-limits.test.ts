@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../src/config.ts';
 import { serve, type Running } from '../src/main.ts';
+import { OutboxQueue } from '../src/store/outbox-queue.ts';
 import { strongPassword, uniqueEmail } from './support/accounts.ts';
 import { assertProblem, headersButDate } from './support/assertions.ts';
 import { skipUnlessPostgres, testSecretKey } from './support/databases.ts';
@@ -69,7 +70,7 @@ function assertRateLimited(response: TestResponse, windowSeconds: number): numbe
 
 async function outboxTo(server: TestServer | Running, address: string): Promise<number> {
   const store = 'running' in server ? server.running.store : server.store;
-  return (await store.listOutbox()).filter((row) => row.recipient === address).length;
+  return (await new OutboxQueue(store).list()).filter((row) => row.recipient === address).length;
 }
 
 type Account = { email: string; password: string; session?: string };

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { prunePastRetention } from '../src/retention.ts';
 import type { Store } from '../src/store/store.ts';
+import { OutboxQueue } from '../src/store/outbox-queue.ts';
 import { migratedTestStore, skipUnlessPostgres, testSecretKey, type DatabaseKind, type TestDatabase } from './support/databases.ts';
 import { reservePort, runCli, serveOn, until } from './support/restartable-server.ts';
 
@@ -129,7 +130,7 @@ for (const kind of kinds) {
         await until('the ended rows are deleted', async () => (await remaining(store)).sessions.length === kept.sessions.length);
         // The server's worker fails the 60-day-old pending message at once (too old
         // to send): it failed just now, so neither this pass nor the next deletes it.
-        await until('the old pending message failed', async () => (await store.listOutbox({ status: 'failed' })).some((r) => r.id === 'keep-pending-60-days-old'));
+        await until('the old pending message failed', async () => (await new OutboxQueue(store).list({ status: 'failed' })).some((r) => r.id === 'keep-pending-60-days-old'));
         assert.deepEqual(await prunePastRetention(store, retention), { outbox: 0, tokens: 0, sessions: 0 });
         assert.deepEqual(await remaining(store), kept);
       } finally {

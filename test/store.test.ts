@@ -8,6 +8,7 @@ import pg from 'pg';
 import { Outbox, outboxSecretBox } from '../src/mail/outbox.ts';
 import type { NewToken } from '../src/store/schema.ts';
 import type { Store } from '../src/store/store.ts';
+import { OutboxQueue } from '../src/store/outbox-queue.ts';
 import { migratedTestStore, skipUnlessPostgres, testSecretKey, type DatabaseKind, type TestDatabase } from './support/databases.ts';
 
 const outbox = new Outbox('latchkey.test', outboxSecretBox(Buffer.from(testSecretKey, 'hex')));
@@ -49,7 +50,7 @@ for (const kind of ['sqlite', 'postgres'] as DatabaseKind[]) {
       assert.deepEqual(await liveTokens(store, 'u2'), ['r-other']);
       const voided = await store.db.selectFrom('tokens').select('spent_at').where('token_hash', '=', 'r1').executeTakeFirstOrThrow();
       assert.equal(voided.spent_at, 2000);
-      assert.equal((await store.listOutbox({ status: 'pending' })).length, 4);
+      assert.equal((await new OutboxQueue(store).list({ status: 'pending' })).length, 4);
     }));
 
     test('issueToken is all or nothing: a token that cannot be stored leaves no mail and voids nothing', () => withStore(kind, async (store) => {
@@ -58,7 +59,7 @@ for (const kind of ['sqlite', 'postgres'] as DatabaseKind[]) {
       // The same token hash again: the primary key refuses it.
       await assert.rejects(store.issueToken(token('r1', 'u1', 'reset', 2000), ['reset'], mail('u1@example.com')));
       assert.deepEqual(await liveTokens(store, 'u1'), ['r1']);
-      assert.equal((await store.listOutbox()).length, 1);
+      assert.equal((await new OutboxQueue(store).list()).length, 1);
     }));
 
     test('the live-token index holds unspent tokens only, and voiding uses it', () => withStore(kind, async (store) => {

@@ -1,8 +1,9 @@
 import { AppError } from '../errors.ts';
+import { isFieldError } from '../field-errors.ts';
 import { parseEmail } from '../security/email-address.ts';
 import { hashToken } from '../security/tokens.ts';
 import type { FlowDeps } from './deps.ts';
-import { publicUser, type PublicUser } from './shared.ts';
+import { publicUser, type PublicUser } from './public-user.ts';
 
 /**
  * API.md, POST /api/confirm: spends a confirmation token (the account becomes
@@ -17,7 +18,7 @@ export async function confirm(deps: FlowDeps, token: string): Promise<PublicUser
     if (spent.purpose === 'email_change') {
       const address = parseEmail(spent.new_email ?? '');
       // The address was free when the link was sent; if another account took it since, the link is dead.
-      if (typeof address === 'string' || !(await tx.setEmail(spent.user_id, address.display, address.canonical))) {
+      if (isFieldError(address) || !(await tx.setEmail(spent.user_id, address.display, address.canonical))) {
         throw new AppError('invalid_token');
       }
       await tx.voidTokens(spent.user_id, ['reset', 'email_change'], now);

@@ -2,7 +2,7 @@ import { AppError } from '../errors.ts';
 import { hashPassword } from '../security/password-hash.ts';
 import { hashToken } from '../security/tokens.ts';
 import type { FlowDeps } from './deps.ts';
-import { FieldCheck } from './shared.ts';
+import { checkFields, passwordField } from './field-check.ts';
 
 export type ResetPasswordInput = { token: string; password: string };
 
@@ -20,10 +20,8 @@ export async function resetPassword(deps: FlowDeps, input: ResetPasswordInput): 
   const user = live && (await store.findUserById(live.user_id));
   if (user === undefined) throw new AppError('invalid_token');
 
-  const check = new FieldCheck();
-  const password = check.password('password', input.password, config, [user.email, user.email_canonical]);
-  check.done();
-  const passwordHash = await hashPassword(password!);
+  const { password } = checkFields({ password: passwordField(input.password, config, [user.email, user.email_canonical]) });
+  const passwordHash = await hashPassword(password);
 
   const now = Date.now();
   await store.transaction(async (tx) => {
@@ -35,7 +33,6 @@ export async function resetPassword(deps: FlowDeps, input: ResetPasswordInput): 
     await tx.deleteSessions(user.id);
     await outbox.enqueue(tx, { kind: 'password_changed', to: user.email, params: { name: user.name, locale: user.locale } }, now);
   });
-  outbox.wake();
   await deps.limits.loginFailures.clear(user.email_canonical);
   return { userId: user.id };
 }

@@ -2,9 +2,11 @@ import { AppError } from '../errors.ts';
 import { hashPassword } from '../security/password-hash.ts';
 import { normalizePassword } from '../security/password-policy.ts';
 import { newToken } from '../security/tokens.ts';
+import { parseEmail } from '../security/email-address.ts';
 import type { FlowDeps } from './deps.ts';
+import { checkFields } from './field-check.ts';
 import { verifyPasswordAttempt } from './flow-limits.ts';
-import { FieldCheck, isoSeconds, publicUser, type PublicUser } from './shared.ts';
+import { isoSeconds, publicUser, type PublicUser } from './public-user.ts';
 
 export type SignInInput = { email: string; password: string };
 export type SignedIn = { token: string; expires_at: string; user: PublicUser };
@@ -18,11 +20,9 @@ export type SignedIn = { token: string; expires_at: string; user: PublicUser };
  */
 export async function signIn(deps: FlowDeps, input: SignInInput): Promise<SignedIn> {
   const { store, config } = deps;
-  const check = new FieldCheck();
-  const email = check.email('email', input.email);
-  check.done();
-  const found = await store.findUserByEmail(email!.canonical);
-  const { account: user, needsRehash } = await verifyPasswordAttempt(deps, email!.canonical, found, input.password);
+  const { email } = checkFields({ email: parseEmail(input.email) });
+  const found = await store.findUserByEmail(email.canonical);
+  const { account: user, needsRehash } = await verifyPasswordAttempt(deps, email.canonical, found, input.password);
   if (user.confirmed_at === null) throw new AppError('email_not_confirmed');
   if (needsRehash) await store.setPassword(user.id, await hashPassword(normalizePassword(input.password)));
 

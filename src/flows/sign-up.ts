@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { isFieldError } from '../field-errors.ts';
 import { defaultLocale, isLocale } from '../locale.ts';
+import { parseEmail } from '../security/email-address.ts';
 import { hashPassword } from '../security/password-hash.ts';
 import type { FlowDeps } from './deps.ts';
+import { checkFields, linkTargetField, nameField, passwordField } from './field-check.ts';
 import { countMailRequest } from './flow-limits.ts';
-import { issueConfirmation } from './resend-confirmation.ts';
-import { FieldCheck } from './shared.ts';
+import { issueLink } from './issue-link.ts';
 
 /** `locale`: the language the account's mail is written in; an unsupported one is English. */
 export type SignUpInput = { email: string; password: string; name?: string; confirm_url?: string; locale?: string };
@@ -16,26 +18,26 @@ export type SignUpInput = { email: string; password: string; name?: string; conf
  */
 export async function signUp(deps: FlowDeps, input: SignUpInput): Promise<void> {
   const { store, outbox, config } = deps;
-  const check = new FieldCheck();
-  const email = check.email('email', input.email);
-  const name = check.name('name', input.name);
-  const confirmUrl = check.linkTarget('confirm_url', input.confirm_url, config);
-  const password = check.password('password', input.password, config, email ? [email.display, email.canonical] : [input.email]);
-  check.done();
-  await countMailRequest(deps, 'sign-up', email!.canonical);
+  const address = parseEmail(input.email);
+  const { email, name, confirm_url: target, password } = checkFields({
+    email: address,
+    name: nameField(input.name),
+    confirm_url: linkTargetField(input.confirm_url, config),
+    password: passwordField(input.password, config, isFieldError(address) ? [input.email] : [address.display, address.canonical]),
+  });
+  await countMailRequest(deps, 'sign-up', email.canonical);
 
   // Hashed on both paths, so a known address costs what a new one does.
-  const passwordHash = await hashPassword(password!);
+  const passwordHash = await hashPassword(password);
   const now = Date.now();
   await store.transaction(async (tx) => {
     const locale = isLocale(input.locale) ? input.locale : defaultLocale;
-    const user = { id: randomUUID(), email: email!.display, email_canonical: email!.canonical, name, password_hash: passwordHash, confirmed_at: null, created_at: now, locale };
+    const user = { id: randomUUID(), email: email.display, email_canonical: email.canonical, name, password_hash: passwordHash, confirmed_at: null, created_at: now, locale };
     if (await tx.insertUser(user)) {
-      await issueConfirmation(deps, tx, user, confirmUrl, now);
+      await issueLink(deps, tx, { purpose: 'confirm', user, target }, now);
       return;
     }
-    const existing = await tx.findUserByEmail(email!.canonical);
+    const existing = await tx.findUserByEmail(email.canonical);
     if (existing !== undefined) await outbox.enqueue(tx, { kind: 'account_exists', to: existing.email, params: { name: existing.name, locale: existing.locale } }, now);
   });
-  outbox.wake();
 }

@@ -1,8 +1,11 @@
-import { newToken } from '../security/tokens.ts';
+import { isFieldError, type FieldError } from '../field-errors.ts';
+import { parseEmail, type EmailAddress } from '../security/email-address.ts';
+import type { User } from '../store/schema.ts';
 import type { FlowDeps } from './deps.ts';
+import { checkFields } from './field-check.ts';
 import { checkCurrentPassword, countMailRequest } from './flow-limits.ts';
+import { issueLink } from './issue-link.ts';
 import type { Authenticated } from './session.ts';
-import { FieldCheck, linkWithToken } from './shared.ts';
 
 export type UpdateEmailInput = { new_email: string; password: string };
 
@@ -14,36 +17,25 @@ export type UpdateEmailInput = { new_email: string; password: string };
  * failed log-in; only a request with the right one counts against the new address.
  */
 export async function updateEmail(deps: FlowDeps, session: Authenticated, input: UpdateEmailInput): Promise<void> {
-  const { store, outbox, config } = deps;
+  const { store, outbox } = deps;
   const { user } = session;
-  const check = new FieldCheck();
-  const newEmail = check.email('new_email', input.new_email);
-  if (newEmail !== undefined && newEmail.canonical === user.email_canonical) check.errors.new_email = 'is already your address';
-  check.done();
+  const { new_email: newEmail } = checkFields({ new_email: anotherAddress(parseEmail(input.new_email), user) });
   await checkCurrentPassword(deps, user, input.password);
-  await countMailRequest(deps, 'update-email', newEmail!.canonical);
+  await countMailRequest(deps, 'update-email', newEmail.canonical);
 
   const now = Date.now();
   await store.transaction(async (tx) => {
-    const holder = await tx.findUserByEmail(newEmail!.canonical);
+    const holder = await tx.findUserByEmail(newEmail.canonical);
     if (holder !== undefined) {
       await outbox.enqueue(tx, { kind: 'email_in_use', to: holder.email, params: { name: holder.name, locale: holder.locale } }, now);
     } else {
-      const { token, hash } = newToken();
-      const expiresAt = now + config.confirmTokenTtl * 1000;
-      await tx.issueToken(
-        { token_hash: hash, user_id: user.id, purpose: 'email_change', new_email: newEmail!.display, created_at: now, expires_at: expiresAt },
-        ['email_change'],
-        outbox.row({
-          kind: 'email_change_confirm',
-          to: newEmail!.display,
-          params: { name: user.name, link: linkWithToken(config, '/confirm-email', token), expires_at: new Date(expiresAt).toISOString(), new_email: newEmail!.display, locale: user.locale },
-          expiresAt,
-        }, now),
-      );
+      await issueLink(deps, tx, { purpose: 'email_change', user, newEmail: newEmail.display }, now);
     }
     // Sent either way, so the old address learns nothing about who holds the new one.
-    await outbox.enqueue(tx, { kind: 'email_change_notice', to: user.email, params: { name: user.name, new_email: newEmail!.display, locale: user.locale } }, now);
+    await outbox.enqueue(tx, { kind: 'email_change_notice', to: user.email, params: { name: user.name, new_email: newEmail.display, locale: user.locale } }, now);
   });
-  outbox.wake();
+}
+
+function anotherAddress(address: EmailAddress | FieldError, user: Pick<User, 'email_canonical'>): EmailAddress | FieldError {
+  return !isFieldError(address) && address.canonical === user.email_canonical ? { code: 'same_email' } : address;
 }

@@ -1,8 +1,8 @@
 import { hashPassword } from '../security/password-hash.ts';
 import type { FlowDeps } from './deps.ts';
+import { checkFields, passwordField } from './field-check.ts';
 import { checkCurrentPassword } from './flow-limits.ts';
 import type { Authenticated } from './session.ts';
-import { FieldCheck } from './shared.ts';
 
 export type UpdatePasswordInput = { current_password: string; new_password: string };
 
@@ -14,11 +14,9 @@ export type UpdatePasswordInput = { current_password: string; new_password: stri
 export async function updatePassword(deps: FlowDeps, session: Authenticated, input: UpdatePasswordInput): Promise<void> {
   const { store, outbox, config } = deps;
   const { user } = session;
-  const check = new FieldCheck();
-  const password = check.password('new_password', input.new_password, config, [user.email, user.email_canonical]);
-  check.done();
+  const { new_password: password } = checkFields({ new_password: passwordField(input.new_password, config, [user.email, user.email_canonical]) });
   await checkCurrentPassword(deps, user, input.current_password);
-  const passwordHash = await hashPassword(password!);
+  const passwordHash = await hashPassword(password);
 
   const now = Date.now();
   await store.transaction(async (tx) => {
@@ -27,5 +25,4 @@ export async function updatePassword(deps: FlowDeps, session: Authenticated, inp
     await tx.deleteSessions(user.id, session.sessionHash);
     await outbox.enqueue(tx, { kind: 'password_changed', to: user.email, params: { name: user.name, locale: user.locale } }, now);
   });
-  outbox.wake();
 }

@@ -1,32 +1,31 @@
 // Builds the HTTP server without listening: tests and `serve` both call it.
+// Its parts come made (main.ts): the logger, the rate limits, the store.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { FlowDeps } from '../flows/deps.ts';
 import { WriteTime } from '../flows/same-time.ts';
 import type { DevMailbox } from '../mail/dev-mailbox.ts';
-import { registerApiGuard } from './plugins/api-guard.ts';
-import { registerErrorHandling } from './plugins/errors.ts';
-import { registerRateLimits } from './plugins/rate-limits.ts';
-import { emailRoutes } from './routes/email.ts';
-import { healthRoutes } from './routes/health.ts';
-import { registerOpenApi } from './routes/openapi.ts';
-import { pageRoutes } from './routes/pages.ts';
-import { passwordRoutes } from './routes/password.ts';
-import { sessionRoutes } from './routes/sessions.ts';
-import { userRoutes } from './routes/users.ts';
+import type { RateLimits } from '../security/rate-limits.ts';
+import { apiScope } from './api/plugin.ts';
+import { pageScope } from './pages/plugin.ts';
+import { registerApiGuard } from './shared/api-guard.ts';
+import { answerProblems } from './shared/problem-errors.ts';
+import { guardRateLimits } from './shared/rate-limits.ts';
 
-/** The flows' limits are not given: the server builds them from the configuration. */
 export type ServerDeps = Omit<FlowDeps, 'limits' | 'linkWrites'> & {
+  /** Every counter: the flows count per address, the HTTP layer per client. */
+  limits: RateLimits;
+  logger: FastifyBaseLogger;
   /** Present when no MAIL_SERVER is configured. */
-  devMailbox?: DevMailbox;
+  devMailbox?: DevMailbox | undefined;
 };
 
 export const bodyLimit = 65_536;
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
-  const { config } = deps;
+  const { config, logger, devMailbox, ...rest } = deps;
   const app = Fastify({
-    logger: loggerOptions(config.logLevel),
+    loggerInstance: logger,
     bodyLimit,
     trustProxy: typeof config.trustProxy === 'number' ? hops(config.trustProxy) : config.trustProxy,
     genReqId: () => randomUUID(),
@@ -38,54 +37,20 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false, useDefaults: false } },
   });
 
-  registerErrorHandling(app);
+  // Shared by both scopes: problem+json for whatever no scope answers, the
+  // /api/ rules (unknown /api/ paths included), and the per-client rate limits.
+  answerProblems(app);
   await registerApiGuard(app, config);
   // Rate limits (API.md "Rate limits") register here, before the routes they guard.
-  if (!config.rateLimits.enabled) app.log.warn('RATE_LIMITS=off: every rate limit is disabled; use this for tests and benchmarks only');
-  const flowDeps: FlowDeps = { ...deps, limits: await registerRateLimits(app, config), linkWrites: new WriteTime() };
-  await registerOpenApi(app, config);
+  guardRateLimits(app, deps.limits, config);
+  const flowDeps: FlowDeps = { ...rest, config, linkWrites: new WriteTime() };
 
-  await userRoutes(app, flowDeps);
-  await sessionRoutes(app, flowDeps);
-  await passwordRoutes(app, flowDeps);
-  await emailRoutes(app, flowDeps);
-  await healthRoutes(app, deps.store);
-  await app.register(pageRoutes, { deps: flowDeps, devMailbox: deps.devMailbox });
+  await app.register(apiScope, { deps: flowDeps });
+  await app.register(pageScope, { deps: flowDeps, devMailbox });
   return app;
 }
 
 /** TRUST_PROXY=N: believe the N nearest hops of X-Forwarded-For. */
 function hops(count: number) {
   return (_address: string, hop: number) => hop < count;
-}
-
-function loggerOptions(level: string): FastifyServerOptions['logger'] {
-  return {
-    level,
-    redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.token', '*.current_password', '*.new_password'],
-      censor: '[redacted]',
-    },
-    serializers: {
-      req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
-    },
-  };
-}
-
-/**
- * Token links (/confirm?token=…) must not leave their token in the access log,
- * however the parameter's name is spelled: the query parser decodes
- * `?%74oken=…` to `token` too.
- */
-export function redactUrl(url: string): string {
-  return url.replace(/([?&;])([^=&#;]*)=([^&#;]*)/g, (parameter, separator: string, name: string) =>
-    decodedName(name).toLowerCase() === 'token' ? `${separator}${name}=[redacted]` : parameter);
-}
-
-function decodedName(name: string): string {
-  try {
-    return decodeURIComponent(name.replaceAll('+', ' '));
-  } catch {
-    return name;
-  }
 }

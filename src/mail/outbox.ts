@@ -3,7 +3,6 @@
 // What it carries (the link) is sealed under SECRET_KEY before it is written:
 // a copy of the database taken while mail waits opens no account.
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { SecretBox } from '../security/secret-box.ts';
 import type { NewOutboxRow, OutboxRow } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
@@ -33,7 +32,6 @@ export function openParams(box: SecretBox, row: Pick<OutboxRow, 'id' | 'params'>
 }
 
 export class Outbox {
-  readonly #events = new EventEmitter();
   readonly #messageIdDomain: string;
   readonly #box: SecretBox;
 
@@ -42,7 +40,7 @@ export class Outbox {
     this.#box = box;
   }
 
-  /** Call inside the flow's transaction. */
+  /** Call inside the flow's transaction; the store wakes the in-process worker once it commits. */
   async enqueue(tx: Store, message: Message, now = Date.now()): Promise<void> {
     await tx.insertOutbox(this.row(message, now));
   }
@@ -67,15 +65,5 @@ export class Outbox {
       created_at: now,
       sent_at: null,
     };
-  }
-
-  /** Call after the transaction commits: an in-process worker sends at once instead of at its next poll. */
-  wake(): void {
-    this.#events.emit('wake');
-  }
-
-  onWake(listener: () => void): () => void {
-    this.#events.on('wake', listener);
-    return () => this.#events.off('wake', listener);
   }
 }

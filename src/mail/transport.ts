@@ -16,10 +16,29 @@ export type OutgoingMail = {
 };
 
 export type MailTransport = {
-  /** Resolves with the server's answer; rejects with Nodemailer's error (code, responseCode, permanent). */
+  /** Resolves with the server's answer; rejects with Nodemailer's error (code, responseCode, permanent): see isPermanentFailure. */
   send(mail: OutgoingMail): Promise<string>;
   close(): void;
 };
+
+/**
+ * Whether a failed send will fail again however often it is retried. Only the
+ * server's final word on this message is permanent: a 5xx to its sender,
+ * recipient or content (EENVELOPE, EMESSAGE), or an address refused before
+ * sending. A refusal of the session itself (greeting, STARTTLS, AUTH) is a
+ * relay or configuration problem that, once fixed, lets the mail go.
+ */
+export function isPermanentFailure(error: unknown): boolean {
+  const e = error as { permanent?: boolean; code?: string; responseCode?: number };
+  if (e.code !== 'EENVELOPE' && e.code !== 'EMESSAGE') return false;
+  return e.permanent === true || e.responseCode === undefined;
+}
+
+/** A failed send in one line for an operator: Nodemailer's code, the SMTP reply code and the server's answer. */
+export function describeFailure(error: unknown): string {
+  const e = error as { code?: string; responseCode?: number; response?: string; message?: string };
+  return [e.code, e.responseCode, e.response ?? e.message].filter((p) => p !== undefined).join(' ').slice(0, 500);
+}
 
 export function smtpTransport(config: SmtpConfig): MailTransport {
   const transporter: Transporter = nodemailer.createTransport({

@@ -2,16 +2,17 @@
 // message is in flight), renders and sends each, and records the outcome:
 // sent (the body holding the link is erased); a temporary failure (connection,
 // timeout, TLS, SMTP 4xx) retried with exponential backoff and jitter; a
-// permanent one (SMTP 5xx, a refused recipient) or a message whose link has
-// expired ends `failed`, with the answer kept for the operator.
+// permanent one (SMTP 5xx, a refused recipient: the transport tells) or a
+// message whose link has expired ends `failed`, with the answer kept for the operator.
 import type { MailOutcome } from '../metrics.ts';
+import { OutboxQueue } from '../store/outbox-queue.ts';
 import type { Store } from '../store/store.ts';
 import type { OutboxRow } from '../store/schema.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import type { MessageKind } from './messages.ts';
-import { openParams, type Outbox } from './outbox.ts';
+import { openParams } from './outbox.ts';
 import type { MailRenderer } from './render.ts';
-import type { MailTransport } from './transport.ts';
+import { describeFailure, isPermanentFailure, type MailTransport } from './transport.ts';
 
 export type WorkerOptions = {
   sender: string;
@@ -56,6 +57,7 @@ const silent: WorkerLog = { info: () => {}, warn: () => {}, error: () => {} };
 
 export class OutboxWorker {
   readonly #store: Store;
+  readonly #queue: OutboxQueue;
   readonly #transport: MailTransport;
   readonly #renderer: MailRenderer;
   readonly #options: Required<WorkerOptions>;
@@ -73,6 +75,7 @@ export class OutboxWorker {
 
   constructor(store: Store, transport: MailTransport, renderer: MailRenderer, options: WorkerOptions) {
     this.#store = store;
+    this.#queue = new OutboxQueue(store);
     this.#transport = transport;
     this.#renderer = renderer;
     this.#options = {
@@ -92,19 +95,19 @@ export class OutboxWorker {
   }
 
   /**
-   * Starts delivering. `outbox` (in the same process) wakes the worker the
-   * moment a flow commits mail; the store's LISTEN (PostgreSQL) does the same
-   * for mail committed by other processes.
+   * Starts delivering. The store wakes the worker the moment a write of mail
+   * commits in this process; its LISTEN (PostgreSQL) does the same for mail
+   * committed by other processes.
    */
-  async start(outbox?: Outbox): Promise<void> {
+  async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
-    if (outbox !== undefined) this.#cleanups.push(outbox.onWake(() => this.wake()));
+    this.#cleanups.push(this.#store.onMailCommitted(() => this.wake()));
     if (this.#store.capabilities.listen !== undefined) {
       try {
         this.#cleanups.push(await this.#store.capabilities.listen(() => this.wake()));
       } catch (error) {
-        this.#options.log.warn({ err: errorSummary(error) }, 'outbox LISTEN failed; polling only');
+        this.#options.log.warn({ err: describeFailure(error) }, 'outbox LISTEN failed; polling only');
       }
     }
     const heartbeat = setInterval(() => this.#renewLeases(), this.#options.leaseMs / 3);
@@ -132,7 +135,7 @@ export class OutboxWorker {
     clearTimeout(timer);
     const unfinished = [...this.#inFlight.keys()];
     for (const id of unfinished) this.#released.add(id);
-    await this.#store.releaseOutbox(unfinished).catch(() => {});
+    await this.#queue.release(unfinished).catch(() => {});
     for (const cleanup of this.#cleanups.splice(0)) await cleanup();
   }
 
@@ -149,12 +152,12 @@ export class OutboxWorker {
       if (claiming) {
         try {
           const now = Date.now();
-          const rows = await this.#store.claimDueOutbox(now, now + this.#options.leaseMs, room);
+          const rows = await this.#queue.claim(now, now + this.#options.leaseMs, room);
           for (const row of rows) this.#dispatch(row);
           claimed = rows.length;
         } catch (error) {
           // The database may be briefly unreachable; the rows wait for the next pass.
-          this.#options.log.warn({ err: errorSummary(error) }, 'outbox claim failed');
+          this.#options.log.warn({ err: describeFailure(error) }, 'outbox claim failed');
         }
       }
       // Claim again at once while there is both work and room; otherwise wait
@@ -167,7 +170,7 @@ export class OutboxWorker {
 
   #dispatch(row: OutboxRow): void {
     const delivery = this.#deliver(row)
-      .catch((error: unknown) => this.#options.log.error({ outboxId: row.id, err: errorSummary(error) }, 'outbox update failed; the lease will expire'))
+      .catch((error: unknown) => this.#options.log.error({ outboxId: row.id, err: describeFailure(error) }, 'outbox update failed; the lease will expire'))
       .finally(() => {
         this.#inFlight.delete(row.id);
         this.#released.delete(row.id);
@@ -207,7 +210,7 @@ export class OutboxWorker {
     while (this.#sent.length > 0) {
       const batch = this.#sent.splice(0);
       try {
-        await this.#store.markOutboxSent(batch.map((s) => s.id), Date.now());
+        await this.#queue.markSent(batch.map((s) => s.id), Date.now());
         for (const s of batch) s.done();
       } catch (error) {
         for (const s of batch) s.failed(error);
@@ -218,21 +221,21 @@ export class OutboxWorker {
 
   #renewLeases(): void {
     const ids = [...this.#inFlight.keys()].filter((id) => !this.#released.has(id));
-    this.#store.extendOutboxLease(ids, Date.now() + this.#options.leaseMs)
-      .catch((error: unknown) => this.#options.log.warn({ err: errorSummary(error) }, 'outbox lease renewal failed'));
+    this.#queue.extendLease(ids, Date.now() + this.#options.leaseMs)
+      .catch((error: unknown) => this.#options.log.warn({ err: describeFailure(error) }, 'outbox lease renewal failed'));
   }
 
   async #deliver(row: OutboxRow): Promise<void> {
     const now = Date.now();
     if ((row.expires_at !== null && row.expires_at <= now) || now - row.created_at > this.#options.maxAgeMs) {
-      await this.#store.markOutboxFailed(row.id, `expired before delivery; last error: ${row.last_error ?? 'none'}`, false);
+      await this.#queue.markFailed(row.id, `expired before delivery; last error: ${row.last_error ?? 'none'}`, false);
       this.#record(row, 'failed', 'mail expired before delivery');
       return;
     }
     // A key that does not open this row never will: fail it alone, and the others go on.
     const opened = openParams(this.#options.secretBox, row);
     if ('error' in opened) {
-      await this.#store.markOutboxFailed(row.id, opened.error, false);
+      await this.#queue.markFailed(row.id, opened.error, false);
       this.#record(row, 'failed', 'mail cannot be opened', { err: opened.error });
       return;
     }
@@ -248,18 +251,18 @@ export class OutboxWorker {
       await this.#markSent(row.id);
       this.#record(row, 'sent', 'mail sent', { answer });
     } catch (error) {
-      const summary = errorSummary(error);
+      const summary = describeFailure(error);
       if (this.#released.has(row.id)) {
         // Cut off after stop() released it (the transport closed): the row is due
         // for the next worker now, and a retry written here would push it back.
         this.#options.log.info({ outboxId: row.id, kind: row.kind, err: summary }, 'mail delivery abandoned on stop; the lease was released');
         return;
       }
-      if (isPermanent(error)) {
-        await this.#store.markOutboxFailed(row.id, summary, true);
+      if (isPermanentFailure(error)) {
+        await this.#queue.markFailed(row.id, summary, true);
         this.#record(row, 'failed', 'mail failed permanently', { err: summary });
       } else {
-        await this.#store.markOutboxRetry(row.id, now + backoff(row.attempts, this.#options.retryBaseMs), summary);
+        await this.#queue.markRetry(row.id, now + backoff(row.attempts, this.#options.retryBaseMs), summary);
         this.#record(row, 'retried', 'mail delivery will be retried', { err: summary, attempt: row.attempts + 1 });
       }
     }
@@ -277,21 +280,4 @@ const outcomeLevel = { sent: 'info', retried: 'warn', failed: 'error' } as const
 export function backoff(attempts: number, baseMs: number): number {
   const base = Math.min(baseMs * 2 ** attempts, 30 * 60_000);
   return Math.round(base * (0.5 + Math.random()));
-}
-
-/**
- * Only the server's final word on this message is permanent: a 5xx to its
- * sender, recipient or content (EENVELOPE, EMESSAGE), or an address refused
- * before sending. A refusal of the session itself (greeting, STARTTLS, AUTH)
- * is a relay or configuration problem that, once fixed, lets the mail go.
- */
-function isPermanent(error: unknown): boolean {
-  const e = error as { permanent?: boolean; code?: string; responseCode?: number };
-  if (e.code !== 'EENVELOPE' && e.code !== 'EMESSAGE') return false;
-  return e.permanent === true || e.responseCode === undefined;
-}
-
-function errorSummary(error: unknown): string {
-  const e = error as { code?: string; responseCode?: number; response?: string; message?: string };
-  return [e.code, e.responseCode, e.response ?? e.message].filter((p) => p !== undefined).join(' ').slice(0, 500);
 }

@@ -1,18 +1,20 @@
 // API.md's one canonical form of an email address, and the typed form kept for display.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { fieldMessage, isFieldError } from '../field-errors.ts';
 import { parseEmail, type EmailAddress } from './email-address.ts';
 
 function accepted(input: string): EmailAddress {
   const result = parseEmail(input);
-  assert.ok(typeof result !== 'string', `expected ${JSON.stringify(input)} to be accepted, got: ${String(result)}`);
+  assert.ok(!isFieldError(result), `expected ${JSON.stringify(input)} to be accepted, got: ${JSON.stringify(result)}`);
   return result;
 }
 
+/** The reason, as the JSON API words it. */
 function refused(input: string): string {
   const result = parseEmail(input);
-  assert.equal(typeof result, 'string', `expected ${JSON.stringify(input)} to be refused, got ${JSON.stringify(result)}`);
-  return result as string;
+  assert.ok(isFieldError(result), `expected ${JSON.stringify(input)} to be refused, got ${JSON.stringify(result)}`);
+  return fieldMessage(result);
 }
 
 describe('parseEmail canonical form', () => {

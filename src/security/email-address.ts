@@ -3,6 +3,7 @@
 // than folded: folding (ı → i, ſ → s, K → k) is how look-alike addresses
 // end up matching somebody else's account.
 import { domainToASCII } from 'node:url';
+import type { FieldError } from '../field-errors.ts';
 
 export type EmailAddress = {
   /** As typed, trimmed: for display and sending. */
@@ -15,24 +16,24 @@ const localPart = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|
 const domainLabel = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
 /** Returns the parsed address, or the reason it is refused. */
-export function parseEmail(input: string): EmailAddress | string {
+export function parseEmail(input: string): EmailAddress | FieldError {
   const display = input.trim();
-  if (display.length > 254) return 'must be at most 254 characters';
+  if (display.length > 254) return { code: 'too_long', max: 254 };
   // IDNA drops CR, LF and tab from a domain, so "a@exa\r\nmple.com" would share
   // the canonical form of a@example.com while its mail went to "a@exa".
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(display)) return 'must not contain control characters';
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(display)) return { code: 'control_characters' };
   const at = display.lastIndexOf('@');
-  if (at <= 0 || at === display.length - 1) return 'must be an email address like name@example.com';
+  if (at <= 0 || at === display.length - 1) return { code: 'email_invalid' };
   const local = display.slice(0, at);
   const domain = display.slice(at + 1);
   // eslint-disable-next-line no-control-regex
-  if (/[^\x00-\x7f]/.test(local)) return 'must have an ASCII part before the @';
-  if (local.length > 64 || !localPart.test(local)) return 'must be an email address like name@example.com';
+  if (/[^\x00-\x7f]/.test(local)) return { code: 'email_ascii' };
+  if (local.length > 64 || !localPart.test(local)) return { code: 'email_invalid' };
   const asciiDomain = domainToASCII(domain).toLowerCase();
   const labels = asciiDomain.split('.');
   if (asciiDomain === '' || labels.length < 2 || !labels.every((l) => domainLabel.test(l)) || /^\d+$/.test(labels.at(-1)!)) {
-    return 'must be an email address with a valid domain';
+    return { code: 'email_domain' };
   }
   return { display, canonical: `${local.toLowerCase()}@${asciiDomain}` };
 }

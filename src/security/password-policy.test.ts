@@ -2,6 +2,7 @@
 // app name and the email address.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { fieldMessage } from '../field-errors.ts';
 import { checkPassword, normalizePassword } from './password-policy.ts';
 
 const rules = { minLength: 8, appName: 'Latchkey' };
@@ -9,11 +10,13 @@ const email = 'alice@example.com';
 
 const ok = (password: string, r = rules, emails = [email]) =>
   assert.equal(checkPassword(password, r, emails), undefined, `expected ${JSON.stringify(password)} to be accepted`);
+/** The reason, as the JSON API words it. */
 const refused = (password: string, r = rules, emails = [email]): string => {
   const reason = checkPassword(password, r, emails);
-  assert.equal(typeof reason, 'string', `expected ${JSON.stringify(password)} to be refused`);
-  assert.match(reason!, /\S/);
-  return reason!;
+  assert.notEqual(reason, undefined, `expected ${JSON.stringify(password)} to be refused`);
+  const message = fieldMessage(reason!);
+  assert.match(message, /\S/);
+  return message;
 };
 
 describe('checkPassword length', () => {

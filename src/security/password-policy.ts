@@ -1,5 +1,6 @@
 // API.md's password rules, checked before any hashing.
 import { dictionary } from '@zxcvbn-ts/language-common';
+import type { FieldError } from '../field-errors.ts';
 
 const maxLength = 128;
 // Lower-cased once: the list is checked case-insensitively.
@@ -13,17 +14,17 @@ export function normalizePassword(password: string): string {
 }
 
 /** Returns the reason the password is refused, or undefined when it is acceptable. */
-export function checkPassword(password: string, rules: PasswordRules, emails: string[]): string | undefined {
+export function checkPassword(password: string, rules: PasswordRules, emails: string[]): FieldError | undefined {
   // A cheap bound first: no code point takes more than 2 UTF-16 units, and NFKC
   // expands a character at most 18-fold, so a huge input is refused unread.
-  if (password.length > maxLength * 2 * 18) return `must be at most ${maxLength} characters`;
+  if (password.length > maxLength * 2 * 18) return { code: 'too_long', max: maxLength };
   const normalized = normalizePassword(password);
   const length = [...normalized].length;
-  if (length < rules.minLength) return `must be at least ${rules.minLength} characters`;
-  if (length > maxLength) return `must be at most ${maxLength} characters`;
+  if (length < rules.minLength) return { code: 'too_short', min: rules.minLength };
+  if (length > maxLength) return { code: 'too_long', max: maxLength };
   const lower = normalized.toLowerCase();
-  if (commonPasswords.has(lower)) return 'is one of the most common passwords; choose another';
-  if (rules.appName.length > 0 && lower.includes(rules.appName.toLowerCase())) return `must not contain "${rules.appName}"`;
-  if (emails.some((e) => e.toLowerCase() === lower)) return 'must not be your email address';
+  if (commonPasswords.has(lower)) return { code: 'common_password' };
+  if (rules.appName.length > 0 && lower.includes(rules.appName.toLowerCase())) return { code: 'contains_app_name', name: rules.appName };
+  if (emails.some((e) => e.toLowerCase() === lower)) return { code: 'is_email' };
   return undefined;
 }

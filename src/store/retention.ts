@@ -41,7 +41,7 @@ export async function pruneEnded(db: Kysely<Database>, cutoffs: PruneCutoffs, op
 
 /**
  * Sent mail by its sent_at; failed mail by the time it failed (kept in
- * next_attempt_at: Store.markOutboxFailed). A sent row was sent after it was
+ * next_attempt_at: OutboxQueue.markFailed). A sent row was sent after it was
  * due, so `next_attempt_at < cutoff` holds for every row this deletes and lets
  * the (status, next_attempt_at) index find them. Pending mail is never
  * deleted, however old.

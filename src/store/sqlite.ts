@@ -1,13 +1,21 @@
-// Kysely's SqliteDialect over the built-in node:sqlite, through the small
-// structural interface Kysely asks for (the subset of better-sqlite3 it uses).
+// SQLite: Kysely's SqliteDialect over the built-in node:sqlite, through the
+// small structural interface Kysely asks for (the subset of better-sqlite3 it
+// uses). One connection writes, so transactions are group-committed.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type { SqliteDatabase, SqliteStatement } from 'kysely';
+import { Kysely, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import type { OpenedDatabase } from './dialect.ts';
+import type { Database } from './schema.ts';
 
 const statementCacheSize = 256;
 
-export function openSqlite(path: string): SqliteDatabase {
+export function openSqlite(path: string): OpenedDatabase {
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqliteDatabase(path) }) });
+  return { db, capabilities: { rowLocks: false, writingCtes: false, groupCommit: true, advisoryLocks: false } };
+}
+
+export function sqliteDatabase(path: string): SqliteDatabase {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path, { timeout: 5000 });
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');

@@ -1,0 +1,83 @@
+// Request bodies as TypeBox schemas: one definition gives Fastify its JSON
+// Schema (strict types, no coercion) and the routes their TypeScript types.
+import Type, { type Static, type TSchema } from 'typebox';
+
+const text = (maxLength = 1024) => Type.String({ maxLength });
+// Length and strength are the password policy's to judge, after NFKC; the
+// body limit bounds it here.
+const password = () => Type.String();
+
+export const SignUpBody = Type.Object({
+  email: text(),
+  password: password(),
+  name: Type.Optional(text()),
+  confirm_url: Type.Optional(text(2048)),
+});
+// Any string is a token to judge (unknown ones are 400 invalid_token), so no length limit of its own.
+export const ConfirmBody = Type.Object({ token: Type.String() });
+export const ResendConfirmBody = Type.Object({ email: text(), confirm_url: Type.Optional(text(2048)) });
+export const SignInBody = Type.Object({ email: text(), password: password() });
+export const ResetRequestBody = Type.Object({ email: text(), reset_url: Type.Optional(text(2048)) });
+export const ResetPasswordBody = Type.Object({ token: Type.String(), password: password() });
+export const UpdatePasswordBody = Type.Object({ current_password: password(), new_password: password() });
+export const UpdateEmailBody = Type.Object({ new_email: text(), password: password() });
+
+export type Body<T extends TSchema> = Static<T>;
+
+// Responses, for the OpenAPI document (/openapi.json) and Fastify's serializer.
+const Message = Type.Object({ message: Type.String() });
+const User = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.Union([Type.String(), Type.Null()]),
+  confirmed: Type.Boolean(),
+  created_at: Type.String({ format: 'date-time' }),
+});
+const bearer = [{ bearer: [] }];
+const errors = (codes: string) => `Errors (application/problem+json, by code): ${codes}.`;
+const bodyErrors = 'unsupported_media_type, payload_too_large, invalid_json, validation_failed, cross_site, rate_limited';
+
+/** Route schemas: body, responses and the words of API.md, in one place per endpoint. */
+export const routeSchemas = {
+  signUp: {
+    tags: ['accounts'], summary: 'Sign up', body: SignUpBody, response: { 202: Message },
+    description: `The same 202 whether or not the address already has an account; a new address gets a confirmation link, a known one an "account already exists" mail. ${errors(bodyErrors)}`,
+  },
+  confirm: {
+    tags: ['accounts'], summary: 'Confirm an address (sign-up or email change)', body: ConfirmBody, response: { 200: Type.Object({ message: Type.String(), user: User }) },
+    description: `Spends the token. ${errors(`invalid_token, ${bodyErrors}`)}`,
+  },
+  resendConfirm: {
+    tags: ['accounts'], summary: 'Send a new confirmation link', body: ResendConfirmBody, response: { 202: Message },
+    description: `Always 202; only an existing unconfirmed account gets mail. ${errors(bodyErrors)}`,
+  },
+  signIn: {
+    tags: ['sessions'], summary: 'Log in', body: SignInBody,
+    response: { 201: Type.Object({ token: Type.String(), expires_at: Type.String({ format: 'date-time' }), user: User }) },
+    description: `Returns a bearer token. ${errors(`invalid_credentials, email_not_confirmed, ${bodyErrors}`)}`,
+  },
+  signOut: { tags: ['sessions'], summary: 'Log out', security: bearer, response: { 204: Type.Null() }, description: errors('unauthenticated') },
+  me: { tags: ['sessions'], summary: 'The logged-in user', security: bearer, response: { 200: Type.Object({ user: User }) }, description: errors('unauthenticated') },
+  resetRequest: {
+    tags: ['passwords'], summary: 'Ask for a password reset link', body: ResetRequestBody, response: { 202: Message },
+    description: `Always 202 for a well-formed address; the new link voids older ones. ${errors(bodyErrors)}`,
+  },
+  resetPassword: {
+    tags: ['passwords'], summary: 'Set a new password with a reset token', body: ResetPasswordBody, response: { 200: Message },
+    description: `Ends every session of the user. ${errors(`invalid_token, ${bodyErrors}`)}`,
+  },
+  updatePassword: {
+    tags: ['passwords'], summary: 'Change the password', security: bearer, body: UpdatePasswordBody, response: { 200: Message },
+    description: `Ends every other session. ${errors(`unauthenticated, invalid_credentials, ${bodyErrors}`)}`,
+  },
+  updateEmail: {
+    tags: ['accounts'], summary: 'Change the email address', security: bearer, body: UpdateEmailBody, response: { 202: Message },
+    description: `Mails a confirmation link to the new address; the address changes when it is used. ${errors(`unauthenticated, invalid_credentials, ${bodyErrors}`)}`,
+  },
+  health: {
+    tags: ['operations'], summary: 'Health',
+    response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+    // Nothing that moves with mail or accounts: counts live on the management listener (/health there).
+    description: 'Says only whether this instance can reach its database. 503 (problem+json, code unavailable, with Retry-After) when it cannot.',
+  },
+};

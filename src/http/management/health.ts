@@ -1,0 +1,55 @@
+// GET /health on the management listener: database, Redis (with REDIS_URL),
+// the outbox's queue and (once they exist) webhook deliveries, for operators
+// only; the public listener's /api/health says no more than "ok".
+import type { FastifyInstance } from 'fastify';
+import Type from 'typebox';
+import { OutboxQueue } from '../../store/outbox-queue.ts';
+import type { Store } from '../../store/store.ts';
+
+// The management listener's GET /health (not in /openapi.json: operators only, on another port).
+const Queue = Type.Object({ pending: Type.Integer(), due: Type.Integer(), failed: Type.Integer(), oldest_due_seconds: Type.Integer() });
+const Reachable = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('unreachable')]) });
+const ManagementHealth = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+  database: Reachable,
+  // Only with REDIS_URL.
+  redis: Type.Optional(Reachable),
+  // null while the database cannot be reached.
+  outbox: Type.Union([Queue, Type.Null()]),
+  // null while WEBHOOK_URL is not set.
+  webhooks: Type.Union([Queue, Type.Null()]),
+});
+const managementHealthSchema = { response: { 200: ManagementHealth, 503: ManagementHealth } };
+
+export type HealthChecks = {
+  store: Store;
+  /** Present with REDIS_URL: resolves true when Redis answers. */
+  redisReachable?: () => Promise<boolean>;
+};
+
+/** GET /health on the management listener: 503 when a configured dependency cannot be reached. */
+export async function managementHealthRoutes(app: FastifyInstance, checks: HealthChecks): Promise<void> {
+  app.get('/health', { schema: managementHealthSchema }, async function detailedHealth(request, reply) {
+    const [outbox, redis] = await Promise.all([outboxQueue(checks.store), checks.redisReachable?.()]);
+    if (outbox === undefined) request.log.warn('management health: database unreachable');
+    const healthy = outbox !== undefined && redis !== false;
+    return reply.code(healthy ? 200 : 503).send({
+      status: healthy ? 'ok' : 'unavailable',
+      database: { status: outbox === undefined ? 'unreachable' : 'ok' },
+      ...(redis === undefined ? {} : { redis: { status: redis ? 'ok' : 'unreachable' } }),
+      outbox: outbox ?? null,
+      // Webhooks are not built yet; once WEBHOOK_URL exists this is its deliveries' queue, in the outbox's shape.
+      webhooks: null,
+    });
+  });
+}
+
+/** The outbox's counts, or undefined when the database cannot be reached (the query is the database check). */
+async function outboxQueue(store: Store) {
+  try {
+    const stats = await new OutboxQueue(store).stats(Date.now());
+    return { pending: stats.pending, due: stats.due, failed: stats.failed, oldest_due_seconds: stats.oldestDueSeconds };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,191 @@
+// The queries of the flows: users, tokens, sessions, and the mail a flow
+// writes beside them. Transactions, migrations and the connection's life are
+// store.ts's; the worker's side of the outbox is outbox-queue.ts's.
+import { sql, type Kysely } from 'kysely';
+import type { Capabilities } from './dialect.ts';
+import type { Database, NewOutboxRow, NewToken, Session, Token, TokenPurpose, User, NewUser } from './schema.ts';
+
+/** What a store and each of its transactions share. */
+export type StoreContext = {
+  capabilities: Capabilities;
+  /** Called once a write of mail has committed: it tells the in-process worker to send at once. */
+  announceMail: () => void;
+};
+
+export abstract class Repository {
+  readonly db: Kysely<Database>;
+  readonly #context: StoreContext;
+  /** Run after the enclosing transaction commits; undefined outside a transaction. */
+  readonly #afterCommit: (() => void)[] | undefined;
+
+  constructor(db: Kysely<Database>, context: StoreContext, afterCommit?: (() => void)[]) {
+    this.db = db;
+    this.#context = context;
+    this.#afterCommit = afterCommit;
+  }
+
+  get capabilities(): Capabilities {
+    return this.#context.capabilities;
+  }
+
+  /** Runs fn in one transaction; everything it writes commits together or not at all. */
+  abstract transaction<T>(fn: (tx: this) => Promise<T>): Promise<T>;
+
+  /** Runs fn once what this store wrote is committed: at once outside a transaction. */
+  afterCommit(fn: () => void): void {
+    if (this.#afterCommit === undefined) fn();
+    else if (!this.#afterCommit.includes(fn)) this.#afterCommit.push(fn);
+  }
+
+  // Users
+
+  findUserByEmail(canonical: string): Promise<User | undefined> {
+    return this.db.selectFrom('users').selectAll().where('email_canonical', '=', canonical).executeTakeFirst();
+  }
+
+  findUserById(id: string): Promise<User | undefined> {
+    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Inserts unless the canonical address is taken; returns whether it inserted. */
+  async insertUser(user: NewUser): Promise<boolean> {
+    const result = await this.db.insertInto('users').values(user)
+      .onConflict((oc) => oc.column('email_canonical').doNothing())
+      .executeTakeFirst();
+    return result.numInsertedOrUpdatedRows === 1n;
+  }
+
+  async setPassword(userId: string, passwordHash: string): Promise<void> {
+    await this.db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();
+  }
+
+  async confirmUser(userId: string, now: number): Promise<void> {
+    await this.db.updateTable('users').set({ confirmed_at: now })
+      .where('id', '=', userId).where('confirmed_at', 'is', null).execute();
+  }
+
+  /** Moves the account to a new address; false when another account holds it. */
+  async setEmail(userId: string, email: string, canonical: string): Promise<boolean> {
+    const taken = await this.findUserByEmail(canonical);
+    if (taken !== undefined && taken.id !== userId) return false;
+    await this.db.updateTable('users').set({ email, email_canonical: canonical }).where('id', '=', userId).execute();
+    return true;
+  }
+
+  // Tokens
+
+  async insertToken(token: NewToken): Promise<void> {
+    await this.db.insertInto('tokens').values({ ...token, spent_at: null }).execute();
+  }
+
+  /**
+   * Voids the user's live tokens of the `voids` purposes, stores `token` and
+   * queues `mail`, all or nothing: the unit every emailed link is issued in.
+   * PostgreSQL does it in one statement (one round trip instead of six with
+   * BEGIN and COMMIT); SQLite, which has no writing CTEs, in one transaction.
+   */
+  async issueToken(token: NewToken, voids: TokenPurpose[], mail: NewOutboxRow): Promise<void> {
+    if (!this.capabilities.writingCtes) {
+      await this.transaction(async (tx) => {
+        if (voids.length > 0) await tx.voidTokens(token.user_id, voids, token.created_at);
+        await tx.insertToken(token);
+        await tx.insertOutbox(mail);
+      });
+      return;
+    }
+    // Data-modifying CTEs share one snapshot: the void cannot see the new token.
+    await this.db
+      .with('voided', (db) => db.updateTable('tokens').set({ spent_at: token.created_at })
+        .where('user_id', '=', token.user_id)
+        .where((eb) => voids.length > 0 ? eb('purpose', 'in', voids) : eb.lit(false))
+        .where('spent_at', 'is', null)
+        .returning('token_hash'))
+      .with('token', (db) => db.insertInto('tokens').values({ ...token, spent_at: null }).returning('token_hash'))
+      .with('mail', (db) => db.insertInto('outbox').values(mail).returning('id'))
+      .selectFrom('mail')
+      .select(this.#notifySelection())
+      .execute();
+    this.afterCommit(this.#context.announceMail);
+  }
+
+  /** A token that could be redeemed now: right purpose, unspent, unexpired. */
+  findLiveToken(tokenHash: string, purposes: TokenPurpose[], now: number): Promise<Token | undefined> {
+    return this.db.selectFrom('tokens').selectAll()
+      .where('token_hash', '=', tokenHash)
+      .where('purpose', 'in', purposes)
+      .where('spent_at', 'is', null)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+  }
+
+  /**
+   * Spends a live token in one conditional UPDATE, so of many concurrent
+   * redemptions exactly one gets the row back.
+   */
+  spendToken(tokenHash: string, purposes: TokenPurpose[], now: number): Promise<Token | undefined> {
+    return this.db.updateTable('tokens').set({ spent_at: now })
+      .where('token_hash', '=', tokenHash)
+      .where('purpose', 'in', purposes)
+      .where('spent_at', 'is', null)
+      .where('expires_at', '>', now)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  async voidTokens(userId: string, purposes: TokenPurpose[], now: number): Promise<void> {
+    await this.db.updateTable('tokens').set({ spent_at: now })
+      .where('user_id', '=', userId)
+      .where('purpose', 'in', purposes)
+      .where('spent_at', 'is', null)
+      .execute();
+  }
+
+  // Sessions
+
+  async insertSession(session: Session): Promise<void> {
+    await this.db.insertInto('sessions').values(session).execute();
+  }
+
+  findSession(tokenHash: string): Promise<Session | undefined> {
+    return this.db.selectFrom('sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+  }
+
+  async touchSession(tokenHash: string, now: number): Promise<void> {
+    await this.db.updateTable('sessions').set({ last_used_at: now }).where('token_hash', '=', tokenHash).execute();
+  }
+
+  async deleteSession(tokenHash: string): Promise<void> {
+    await this.db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
+  }
+
+  /** Ends every session of the user but `keep` (the caller's own, when given). */
+  async deleteSessions(userId: string, keep?: string): Promise<void> {
+    await this.db.deleteFrom('sessions').where('user_id', '=', userId)
+      .$if(keep !== undefined, (q) => q.where('token_hash', '!=', keep!))
+      .execute();
+  }
+
+  // Mail, written in the flow's transaction (the worker's side: outbox-queue.ts)
+
+  async insertOutbox(row: NewOutboxRow): Promise<void> {
+    if (!this.capabilities.writingCtes) {
+      await this.db.insertInto('outbox').values(row).execute();
+    } else {
+      await this.db.with('mail', (db) => db.insertInto('outbox').values(row).returning('id'))
+        .selectFrom('mail')
+        .select(this.#notifySelection())
+        .execute();
+    }
+    this.afterCommit(this.#context.announceMail);
+  }
+
+  /**
+   * Selected beside a write of mail, it wakes LISTENing workers in other
+   * processes in the same round trip; PostgreSQL delivers it at commit, never
+   * before. Most writes under load leave it to the announcer's next one.
+   */
+  #notifySelection() {
+    const announcer = this.capabilities.announcer;
+    return announcer?.claim() === true ? sql<string>`${sql.raw(announcer.notifyCall)}`.as('notified') : sql<null>`null`.as('notified');
+  }
+}
