@@ -86,7 +86,7 @@ async function enqueueAll(store: Store, outbox: Outbox, count: number, offset: n
 /** Polls (every 2 ms, from the last arrival on) until no outbox row is pending; a failed row ends the bench. */
 async function untilAllSent(store: Store): Promise<void> {
   for (;;) {
-    const stats = await store.outboxStats(Date.now());
+    const stats = await new OutboxQueue(store).stats(Date.now());
     if (stats.failed !== 0) throw new Error(`outbox: ${stats.failed} failed`);
     if (stats.pending === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 2));
