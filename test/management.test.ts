@@ -11,12 +11,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { createAccount, strongPassword, uniqueEmail } from './support/accounts.ts';
 import { assertProblem } from './support/assertions.ts';
-import { skipUnlessPostgres } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { request, startServer, type TestResponse, type TestServer } from './support/latchkey.ts';
 import { skipUnlessRedis, testRedisUrl } from './support/redis.ts';
 import { SmtpSink } from './support/smtp-sink.ts';
 
-const postgresSkip = await skipUnlessPostgres();
 const redisSkip = await skipUnlessRedis();
 
 /** What a stranger can read on the public listener: status, type and body of both endpoints. */
@@ -83,17 +82,17 @@ describe('the public listener while strangers sign up a known and an unknown add
   });
 });
 
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`the management listener on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`the management listener on ${kind}`, { skip }, () => {
     let server: TestServer;
     let smtp: SmtpSink;
     before(async () => {
       // Addresses starting with "refused" are refused at RCPT TO for good (550).
-      smtp = await new SmtpSink({
+      smtp = await new SmtpSink({ server: {
         onRcptTo(address, _session, callback) {
           callback(address.address.startsWith('refused') ? refuse(550, '5.1.1 No such user here') : null);
         },
-      }).start();
+      } }).start();
       server = await startServer(kind, { MAIL_PORT: String(smtp.port) });
     });
     after(async () => {
@@ -141,7 +140,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
   });
 
-  describe(`the management /health without a database on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+  describe(`the management /health without a database on ${kind}`, { skip }, () => {
     let server: TestServer;
     before(async () => { server = await startServer(kind); });
     after(async () => {
@@ -160,7 +159,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(response.json, { status: 'unavailable', database: { status: 'unreachable' }, outbox: null, webhooks: null });
     });
   });
-}
+});
 
 describe('the management /health with REDIS_URL', () => {
   test('a reachable Redis is reported ok', { skip: redisSkip }, async () => {

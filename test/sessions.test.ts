@@ -3,16 +3,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createAccount, logIn, strongPassword, uniqueEmail, type Account } from './support/accounts.ts';
 import { assertProblem, assertUser, assertValidation, headersButDate, isIsoTime } from './support/assertions.ts';
-import { skipUnlessPostgres } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { answeredBefore, conclusively, sessionTimes, waitPast } from './support/expiry.ts';
 import { startServer, type TestServer } from './support/latchkey.ts';
 import { sleep } from './support/process.ts';
 
-const postgresSkip = await skipUnlessPostgres();
 const day = 86_400_000;
 
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`sessions on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`sessions on ${kind}`, { skip }, () => {
     let server: TestServer;
     let account: Account;
 
@@ -143,7 +142,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
   });
 
-  describe(`session lifetime on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+  describe(`session lifetime on ${kind}`, { skip }, () => {
     let server: TestServer;
     let account: Account;
 
@@ -197,7 +196,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
   });
 
-  describe(`absolute session lifetime on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+  describe(`absolute session lifetime on ${kind}`, { skip }, () => {
     let server: TestServer;
     let account: Account;
 
@@ -226,4 +225,4 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       });
     });
   });
-}
+});

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { Outbox, outboxSecretBox } from '../src/mail/outbox.ts';
 import type { NewToken } from '../src/store/schema.ts';
 import type { Store } from '../src/store/store.ts';
-import { migratedTestStore, skipUnlessPostgres, testSecretKey, type DatabaseKind, type TestDatabase } from './support/databases.ts';
+import { type DatabaseKind, eachDatabase, migratedTestStore, skipUnlessPostgres, type TestDatabase, testSecretKey } from './support/databases.ts';
 
 const outbox = new Outbox('latchkey.test', outboxSecretBox(Buffer.from(testSecretKey, 'hex')));
 
@@ -36,8 +36,8 @@ async function liveTokens(store: Store, userId: string): Promise<string[]> {
   return rows.map((r) => r.token_hash);
 }
 
-for (const kind of ['sqlite', 'postgres'] as DatabaseKind[]) {
-  describe(`store on ${kind}`, { skip: kind === 'postgres' ? await skipUnlessPostgres() : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`store on ${kind}`, { skip }, () => {
     test('issueToken voids the live tokens of the named purposes only, keeps the new one live, and queues its mail', () => withStore(kind, async (store) => {
       await addUser(store, 'u1');
       await addUser(store, 'u2');
@@ -75,7 +75,7 @@ for (const kind of ['sqlite', 'postgres'] as DatabaseKind[]) {
       assert.match(indexes[0]!, /where.*spent_at.* is null/i);
     }));
   });
-}
+});
 
 describe('SQLite group commit', () => {
   test('transactions asked for together commit together, each sees its own writes, and a failing one is undone alone', () => withStore('sqlite', async (store) => {

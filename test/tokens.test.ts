@@ -4,12 +4,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createAccount, linkTo, logIn, requestEmailChange, requestReset, signUp, strongPassword, uniqueEmail } from './support/accounts.ts';
 import { assertMessage, assertProblem, assertValidation } from './support/assertions.ts';
-import { skipUnlessPostgres } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { answeredBefore, conclusively, createAccountInTime, mailInTime, tokenExpiry, waitPast } from './support/expiry.ts';
 import { startServer, type TestServer } from './support/latchkey.ts';
 import { tokenFromLink } from './support/smtp-sink.ts';
-
-const postgresSkip = await skipUnlessPostgres();
 
 const base64url = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
@@ -25,8 +23,8 @@ function altered(token: string, at = Math.floor(token.length / 2)): string {
   return token.slice(0, at) + base64url[index ^ 1] + token.slice(at + 1);
 }
 
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`tokens on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`tokens on ${kind}`, { skip }, () => {
     let server: TestServer;
 
     before(async () => {
@@ -265,7 +263,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
   });
 
-  describe(`token expiry on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+  describe(`token expiry on ${kind}`, { skip }, () => {
     let server: TestServer;
     const expired: { confirm?: { email: string; password: string; token: string }; reset?: { email: string; password: string; token: string }; change?: { session: string; email: string; token: string } } = {};
 
@@ -332,4 +330,4 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       });
     });
   });
-}
+});

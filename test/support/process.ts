@@ -11,13 +11,13 @@ export function sleep(ms: number): Promise<void> {
 
 /**
  * Polls `check` every `everyMs` until it answers something other than
- * undefined, and returns that; throws naming `what` after `timeoutMs`.
+ * undefined or false, and returns that; throws naming `what` after `timeoutMs`.
  */
-export async function until<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+export async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 20): Promise<Exclude<T, undefined | false>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value !== undefined) return value;
+    if (value !== undefined && value !== false) return value as Exclude<T, undefined | false>;
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await sleep(everyMs);
   }
