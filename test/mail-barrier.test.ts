@@ -8,13 +8,14 @@ import { strongPassword, uniqueEmail } from './support/accounts.ts';
 import { startServer } from './support/latchkey.ts';
 import { assertNoNewMail, mailBarrier } from './support/mail-barrier.ts';
 import { sleep } from './support/process.ts';
+import type { Verdict } from './support/smtp-sink.ts';
 
 test('the mail barrier waits for a mail queued before it that the SMTP server is slow to take', { timeout: 30_000 }, async () => {
   const slow = uniqueEmail('slow');
   // The SMTP server takes 1.5 s to answer this one address: the worker claims
   // the barrier's mail while it is in flight and delivers it first.
   const server = await startServer('sqlite', {}, {
-    smtp: { decide: async (arrival) => { if (arrival.rcptTo.includes(slow)) await sleep(1500); return 'accept'; } },
+    smtp: { decide: async (arrival): Promise<Verdict> => { if (arrival.rcptTo.includes(slow)) await sleep(1500); return 'accept'; } },
   });
   try {
     const response = await server.request('POST', '/api/users', { body: { email: slow, password: strongPassword() } });

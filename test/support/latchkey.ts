@@ -37,7 +37,14 @@ export async function startServer(kind: DatabaseKind, env: Record<string, string
     MANAGEMENT_PORT: '0',
     ...env,
   });
-  const running = await serve(config);
+  let running: Running;
+  try {
+    running = await serve(config);
+  } catch (error) {
+    await smtp.stop();
+    await database.drop();
+    throw error;
+  }
   const url = running.address;
   return {
     url,

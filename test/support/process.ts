@@ -1,8 +1,10 @@
 // Small waits and ports for tests that run servers and children: one of each,
 // instead of a copy per file. Prefer a child that listens on port 0 and
-// reports its port (test/support/server-process.ts, smtp-sink-process.ts):
+// reports its port (test/support/serve-process.ts, smtp-sink-process.ts), and
+// an SMTP server that is "down" on a port the test holds (smtp-sink.ts):
 // freePort() closes its listener and hands the number on, and another
-// process may take it in between.
+// process may take it in between. It is left for a server that must know its
+// own address before it listens, and for tests of which port a child takes.
 import { createServer, type AddressInfo } from 'node:net';
 
 export function sleep(ms: number): Promise<void> {
