@@ -14,6 +14,7 @@ import { assertProblem } from './support/assertions.ts';
 import { eachDatabase } from './support/databases.ts';
 import { request, startServer, type TestResponse, type TestServer } from './support/latchkey.ts';
 import { skipUnlessRedis, testRedisUrl } from './support/redis.ts';
+import { freePort } from './support/process.ts';
 import { SmtpSink } from './support/smtp-sink.ts';
 
 const redisSkip = await skipUnlessRedis();
@@ -35,15 +36,6 @@ async function managementUntil(server: TestServer, path: string, check: (respons
     if (check(response) || Date.now() > deadline) return response;
     await sleep(50);
   }
-}
-
-/** A port nothing listens on (it was free a moment ago). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const refuse = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
@@ -175,7 +167,7 @@ describe('the management /health with REDIS_URL', () => {
 
   test('a Redis that cannot be reached makes it 503, naming Redis', async () => {
     // Rate limits are off in test servers, so nothing else needs this Redis at start-up.
-    const server = await startServer('sqlite', { REDIS_URL: `redis://127.0.0.1:${await closedPort()}` });
+    const server = await startServer('sqlite', { REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
     try {
       const response = await request(server.running.managementAddress!, 'GET', '/health');
       assert.equal(response.status, 503, response.text);

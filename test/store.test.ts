@@ -9,6 +9,7 @@ import { Outbox, outboxSecretBox } from '../src/mail/outbox.ts';
 import type { NewToken } from '../src/store/schema.ts';
 import type { Store } from '../src/store/store.ts';
 import { type DatabaseKind, eachDatabase, migratedTestStore, skipUnlessPostgres, type TestDatabase, testSecretKey } from './support/databases.ts';
+import { until } from './support/process.ts';
 
 const outbox = new Outbox('latchkey.test', outboxSecretBox(Buffer.from(testSecretKey, 'hex')));
 
@@ -116,7 +117,8 @@ describe('PostgreSQL NOTIFY for workers elsewhere', { skip: await skipUnlessPost
     try {
       for (let i = 0; i < 40; i++) await store.insertOutbox(mail(`burst${i}@example.com`));
       const lastCommit = performance.now();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Notifications come in commit order: once one heard after the last commit is in, all are.
+      await until('a notification after the last commit', () => heard.length > 0 && heard.at(-1)! >= lastCommit, 5000, 10).catch(() => {});
       assert.ok(heard.length >= 1 && heard.length < 40, `${heard.length} notifications for 40 messages`);
       assert.ok(heard.at(-1)! >= lastCommit, 'no notification after the last message committed');
     } finally {
