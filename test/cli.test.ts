@@ -2,109 +2,49 @@
 // explicit environment (nothing inherited but PATH), in a temporary working
 // directory so no stray .env or data/ is read.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { DatabaseSync } from 'node:sqlite';
 import { createDatabase, skipUnlessPostgres, testSecretKey } from './support/databases.ts';
 import { request } from './support/latchkey.ts';
+import { freePort } from './support/process.ts';
+import { listeningAddresses, onlyAddress, startCli, type CliProcess, type Exit } from './support/serve-process.ts';
 import { SmtpSink, tokenFromLink } from './support/smtp-sink.ts';
 
-const cliPath = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-const nodeArgs = ['--disable-warning=ExperimentalWarning', cliPath];
 const password = 'correct horse battery staple';
 
 type Env = Record<string, string>;
-type Exit = { code: number | null; signal: NodeJS.Signals | null };
 type Finished = Exit & { stdout: string; stderr: string };
-
-function childEnv(env: Env): Env {
-  // No management listener unless a test asks for one: two children on its default port would collide.
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', MANAGEMENT_PORT: 'off', ...env };
-}
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'latchkey-cli-'));
 }
 
-/** A running child with its output collected as it arrives. */
-class Child {
-  readonly process: ChildProcess;
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<Exit>;
+type Child = CliProcess;
 
-  constructor(args: string[], env: Env, cwd: string) {
-    this.process = spawn(process.execPath, [...nodeArgs, ...args], { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    this.process.stdout!.setEncoding('utf8').on('data', (chunk: string) => { this.stdout += chunk; });
-    this.process.stderr!.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk; });
-    this.exited = new Promise((resolve) => {
-      this.process.on('close', (code, signal) => resolve({ code, signal }));
-    });
-  }
-
-  get running(): boolean {
-    return this.process.exitCode === null && this.process.signalCode === null;
-  }
-
-  /** SIGTERM, then waits for the exit (SIGKILL after 10 s). */
-  async stop(): Promise<Exit> {
-    if (this.running) this.process.kill('SIGTERM');
-    const timer = setTimeout(() => { if (this.running) this.process.kill('SIGKILL'); }, 10_000);
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  output(): string {
-    return `--- stdout\n${this.stdout}\n--- stderr\n${this.stderr}`;
-  }
+/** `latchkey ARGS` in `cwd` (which the test removes). */
+function newChild(args: string[], env: Env, cwd: string): Child {
+  return startCli(args, env, { cwd });
 }
 
 /** Runs the CLI to completion (killed after timeoutMs). */
 async function run(args: string[], env: Env, cwd: string, timeoutMs = 20_000): Promise<Finished> {
-  const child = new Child(args, env, cwd);
-  const timer = setTimeout(() => child.process.kill('SIGKILL'), timeoutMs);
+  const child = newChild(args, env, cwd);
+  const timer = setTimeout(() => void child.kill(), timeoutMs);
   try {
     const exit = await child.exited;
-    return { ...exit, stdout: child.stdout, stderr: child.stderr };
+    return { ...exit, stdout: child.stdout(), stderr: child.stderr() };
   } finally {
     clearTimeout(timer);
-    await child.stop();
   }
-}
-
-/** Ports that were free a moment ago, all distinct. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  })));
-  const ports = servers.map((s) => (s.address() as AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
-
-async function sleep(ms: number): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Polls until `check` returns a value; fails early if the child exits. */
-async function eventually<T>(child: Child, what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (!child.running) throw new Error(`the child exited while waiting for ${what}\n${child.output()}`);
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${child.output()}`);
-    await sleep(100);
-  }
+function eventually<T>(child: Child, what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<Exclude<T, undefined | false>> {
+  return child.waitFor(what, check, timeoutMs);
 }
 
 /** Waits until GET /api/health answers 200. */
@@ -301,9 +241,9 @@ describe('latchkey serve without MAIL_SERVER: the dev mailbox', () => {
 
   before(async () => {
     cwd = tempDir();
-    const [port] = await freePorts(1);
+    const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    child = new Child(['serve'], { PORT: String(port), BASE_URL: base, DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}` }, cwd);
+    child = newChild(['serve'], { PORT: String(port), BASE_URL: base, DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}` }, cwd);
     await waitForHealth(child, base);
   });
 
@@ -330,7 +270,7 @@ describe('latchkey serve without MAIL_SERVER: the dev mailbox', () => {
     assert.ok(link !== undefined, message.text);
     assert.ok(link.startsWith(`${base}/confirm?token=`), `link built from BASE_URL: ${link}`);
 
-    await eventually(child!, 'the link on the console', () => (child!.stdout.includes(link) ? true : undefined), 10_000);
+    await eventually(child!, 'the link on the console', () => (child!.stdout().includes(link) ? true : undefined), 10_000);
 
     const confirmed = await request(base, 'POST', '/api/confirm', { body: { token: tokenFromLink(link) } });
     assert.equal(confirmed.status, 200, confirmed.text);
@@ -360,16 +300,15 @@ describe('latchkey serve with MAIL_SERVER', () => {
   test('/dev/mailbox is 404 when MAIL_SERVER is set', { timeout: 60_000 }, async () => {
     const cwd = tempDir();
     const sink = await new SmtpSink().start();
-    const [port] = await freePorts(1);
-    const base = `http://127.0.0.1:${port}`;
-    const child = new Child(['serve'], {
-      PORT: String(port),
-      BASE_URL: base,
+    const child = newChild(['serve'], {
+      PORT: '0',
+      BASE_URL: 'http://127.0.0.1',
       DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}`,
       MAIL_SERVER: '127.0.0.1',
       MAIL_PORT: String(sink.port),
     }, cwd);
     try {
+      const base = await child.listening;
       await waitForHealth(child, base);
       const response = await request(base, 'GET', '/dev/mailbox');
       assert.equal(response.status, 404, response.text);
@@ -384,16 +323,15 @@ describe('latchkey serve with MAIL_SERVER', () => {
   test('serve exits 0 on SIGTERM', { timeout: 60_000 }, async () => {
     const cwd = tempDir();
     const sink = await new SmtpSink().start();
-    const [port] = await freePorts(1);
-    const base = `http://127.0.0.1:${port}`;
-    const child = new Child(['serve'], {
-      PORT: String(port),
-      BASE_URL: base,
+    const child = newChild(['serve'], {
+      PORT: '0',
+      BASE_URL: 'http://127.0.0.1',
       DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}`,
       MAIL_SERVER: '127.0.0.1',
       MAIL_PORT: String(sink.port),
     }, cwd);
     try {
+      const base = await child.listening;
       await waitForHealth(child, base);
       const exit = await child.stop();
       assert.deepEqual(exit, { code: 0, signal: null }, child.output());
@@ -415,18 +353,18 @@ describe('latchkey serve on PostgreSQL', () => {
   test('two serve processes started at the same moment on one fresh database both come up and answer /api/health', { skip, timeout: 90_000 }, async () => {
     const database = await createDatabase('postgres');
     const cwd = tempDir();
-    const ports = await freePorts(2);
-    const children = ports.map((port) => new Child(['serve'], {
-      PORT: String(port),
-      BASE_URL: `http://127.0.0.1:${port}`,
+    const children = [1, 2].map(() => newChild(['serve'], {
+      PORT: '0',
+      BASE_URL: 'http://127.0.0.1',
       DATABASE_URL: database.url,
       // Required with PostgreSQL, the same on every instance.
       SECRET_KEY: testSecretKey,
     }, cwd));
     try {
-      await Promise.all(children.map((child, i) => waitForHealth(child, `http://127.0.0.1:${ports[i]}`)));
-      for (const [i, port] of ports.entries()) {
-        const health = await request(`http://127.0.0.1:${port}`, 'GET', '/api/health');
+      const bases = await Promise.all(children.map((child) => child.listening));
+      await Promise.all(children.map((child, i) => waitForHealth(child, bases[i]!)));
+      for (const [i, base] of bases.entries()) {
+        const health = await request(base, 'GET', '/api/health');
         assert.equal(health.status, 200, `serve #${i + 1}: ${health.text}`);
         assert.equal(health.json.status, 'ok');
       }
@@ -437,33 +375,6 @@ describe('latchkey serve on PostgreSQL', () => {
     }
   });
 });
-
-/**
- * The TCP addresses a process listens on, e.g. ["127.0.0.1:3000"], from
- * Linux's /proc (its socket inodes, matched against the listening sockets).
- */
-function listeningAddresses(pid: number): string[] {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
-      if (inode !== undefined) inodes.add(inode);
-    } catch { /* closed meanwhile */ }
-  }
-  const found: string[] = [];
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const line of readFileSync(table, 'utf8').trim().split('\n').slice(1)) {
-      const [, local = '', , state, , , , , , inode = ''] = line.trim().split(/\s+/);
-      if (state !== '0A' || !inodes.has(inode)) continue;
-      const [hex = '', port = ''] = local.split(':');
-      // Each 32-bit word of the address is written in host (little-endian) order.
-      const bytes = (hex.match(/.{8}/g) ?? []).flatMap((word) => (word.match(/../g) ?? []).reverse().map((b) => parseInt(b, 16)));
-      const address = bytes.length === 4 ? bytes.join('.') : `[${bytes.map((b) => b.toString(16).padStart(2, '0')).join('')}]`;
-      found.push(`${address}:${parseInt(port, 16)}`);
-    }
-  }
-  return found.sort();
-}
 
 const canReadProc = existsSync(`/proc/${process.pid}/fd`) && existsSync('/proc/net/tcp') ? false : 'needs Linux /proc';
 
@@ -486,11 +397,11 @@ function oneLine(stderr: string): string {
 describe('the management listener of latchkey serve and worker', () => {
   test('serve without MANAGEMENT_HOST listens on HOST:PORT and on 127.0.0.1:MANAGEMENT_PORT, nothing else; /metrics and /health answer there', { skip: canReadProc, timeout: 60_000 }, async () => {
     const cwd = tempDir();
-    const [port, managementPort] = await freePorts(2);
-    const child = new Child(['serve'], { PORT: String(port), BASE_URL: `http://127.0.0.1:${port}`, DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}`, MANAGEMENT_PORT: String(managementPort) }, cwd);
+    const [port, managementPort] = await Promise.all([freePort(), freePort()]);
+    const child = newChild(['serve'], { PORT: String(port), BASE_URL: `http://127.0.0.1:${port}`, DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}`, MANAGEMENT_PORT: String(managementPort) }, cwd);
     try {
       await waitForHealth(child, `http://127.0.0.1:${port}`);
-      assert.deepEqual(listeningAddresses(child.process.pid!), [`127.0.0.1:${port}`, `127.0.0.1:${managementPort}`].sort());
+      assert.deepEqual(listeningAddresses(child.child.pid!), [`127.0.0.1:${port}`, `127.0.0.1:${managementPort}`].sort());
       const management = `http://127.0.0.1:${managementPort}`;
       const metrics = await request(management, 'GET', '/metrics');
       assert.equal(metrics.status, 200);
@@ -506,11 +417,11 @@ describe('the management listener of latchkey serve and worker', () => {
 
   test('serve with MANAGEMENT_PORT=off listens on HOST:PORT only', { skip: canReadProc, timeout: 60_000 }, async () => {
     const cwd = tempDir();
-    const [port] = await freePorts(1);
-    const child = new Child(['serve'], { PORT: String(port), BASE_URL: `http://127.0.0.1:${port}`, DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}`, MANAGEMENT_PORT: 'off' }, cwd);
+    const port = await freePort();
+    const child = newChild(['serve'], { PORT: String(port), BASE_URL: `http://127.0.0.1:${port}`, DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}`, MANAGEMENT_PORT: 'off' }, cwd);
     try {
       await waitForHealth(child, `http://127.0.0.1:${port}`);
-      assert.deepEqual(listeningAddresses(child.process.pid!), [`127.0.0.1:${port}`]);
+      assert.deepEqual(listeningAddresses(child.child.pid!), [`127.0.0.1:${port}`]);
     } finally {
       await child.stop();
       rmSync(cwd, { recursive: true, force: true });
@@ -521,7 +432,7 @@ describe('the management listener of latchkey serve and worker', () => {
     const cwd = tempDir();
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    const [port] = await freePorts(1);
+    const port = await freePort();
     try {
       const result = await run(['serve'], { PORT: String(port), DATABASE_URL: `sqlite:${join(cwd, 'db.sqlite')}`, MANAGEMENT_PORT: String((taken.address() as AddressInfo).port) }, cwd);
       assert.notEqual(result.code, 0);
@@ -537,9 +448,9 @@ describe('the management listener of latchkey serve and worker', () => {
   test('worker serves its own /metrics and /health on MANAGEMENT_PORT', { timeout: 60_000 }, async () => {
     const cwd = tempDir();
     const sink = await new SmtpSink().start();
-    const [managementPort] = await freePorts(1);
+    const managementPort = await freePort();
     const management = `http://127.0.0.1:${managementPort}`;
-    const child = new Child(['worker'], { DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}`, MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(sink.port), MANAGEMENT_PORT: String(managementPort) }, cwd);
+    const child = newChild(['worker'], { DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}`, MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(sink.port), MANAGEMENT_PORT: String(managementPort) }, cwd);
     try {
       const health = await eventually(child, `GET ${management}/health`, async () => {
         try {
@@ -563,7 +474,7 @@ describe('the management listener of latchkey serve and worker', () => {
 describe('the dev mailbox stays on a developer machine (start-up refusals)', () => {
   test('serve with BASE_URL=https://accounts.example.com and no MAIL_SERVER exits non-zero with one line naming MAIL_SERVER; nothing listens', { timeout: 30_000 }, async () => {
     const cwd = tempDir();
-    const [port, managementPort] = await freePorts(2);
+    const [port, managementPort] = await Promise.all([freePort(), freePort()]);
     try {
       const result = await run(['serve'], {
         PORT: String(port),
@@ -584,7 +495,7 @@ describe('the dev mailbox stays on a developer machine (start-up refusals)', () 
 
   test('worker without MAIL_SERVER exits non-zero with one line naming MAIL_SERVER (instead of losing every message)', { timeout: 30_000 }, async () => {
     const cwd = tempDir();
-    const [managementPort] = await freePorts(1);
+    const managementPort = await freePort();
     try {
       const result = await run(['worker'], { DATABASE_URL: `sqlite:${join(cwd, 'db.sqlite')}`, MANAGEMENT_PORT: String(managementPort) }, cwd, 15_000);
       assert.notEqual(result.code, 0);
@@ -601,12 +512,11 @@ describe('the dev mailbox stays on a developer machine (start-up refusals)', () 
 describe('look-alike variables', () => {
   test('serve with MAIL_SEVRER=x starts (dev mailbox) and warns, naming MAIL_SEVRER and MAIL_SERVER', { timeout: 60_000 }, async () => {
     const cwd = tempDir();
-    const [port] = await freePorts(1);
-    const base = `http://127.0.0.1:${port}`;
-    const child = new Child(['serve'], { PORT: String(port), BASE_URL: base, DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}`, MAIL_SEVRER: 'x', LOG_LEVEL: 'warn' }, cwd);
+    const child = newChild(['serve'], { PORT: '0', BASE_URL: 'http://127.0.0.1', DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}`, MAIL_SEVRER: 'x', LOG_LEVEL: 'warn' }, cwd);
     try {
-      await waitForHealth(child, base);
-      const warnings = child.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { level: number; msg: string })
+      // LOG_LEVEL=warn hides the "Server listening" line: the port is read from /proc.
+      await waitForHealth(child, await onlyAddress(child));
+      const warnings = child.stdout().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { level: number; msg: string })
         .filter((entry) => entry.level === 40 && entry.msg.includes('MAIL_SEVRER'));
       assert.equal(warnings.length, 1, child.output());
       assert.match(warnings[0]!.msg, /\bMAIL_SERVER\b/);

@@ -3,16 +3,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createAccount, linkStartingWith, linkTo, logIn, signUp, strongPassword, uniqueEmail } from './support/accounts.ts';
 import { assertLinkMail, assertMessage, assertProblem, assertSentTo, assertUser, assertValidation, assertWellFormedMail } from './support/assertions.ts';
-import { skipUnlessPostgres } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { startServer, testBaseUrl, type TestServer } from './support/latchkey.ts';
 import { assertNoNewMail, mailCounts } from './support/mail-barrier.ts';
 import { tokenFromLink } from './support/smtp-sink.ts';
 
-const postgresSkip = await skipUnlessPostgres();
 const appOrigin = 'https://app.example.test';
 
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`confirmation on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`confirmation on ${kind}`, { skip }, () => {
     let server: TestServer;
 
     before(async () => {
@@ -143,4 +142,4 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       });
     });
   });
-}
+});

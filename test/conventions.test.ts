@@ -4,12 +4,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createAccount, logIn, strongPassword, uniqueEmail, type Account } from './support/accounts.ts';
 import { assertMessage, assertProblem, assertValidation } from './support/assertions.ts';
-import { skipUnlessPostgres } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { startServer, testBaseUrl, type TestResponse, type TestServer } from './support/latchkey.ts';
 import { assertNoNewMail, mailCounts } from './support/mail-barrier.ts';
 import { rawRequest } from './support/raw-request.ts';
 
-const postgresSkip = await skipUnlessPostgres();
 const appOrigin = 'https://app.example.test';
 const devOrigin = 'http://localhost:5173';
 
@@ -21,8 +20,8 @@ type Endpoint = {
   valid(): Record<string, unknown>;
 };
 
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`conventions on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`conventions on ${kind}`, { skip }, () => {
     let server: TestServer;
     let known: Account;
     let pending: Account;
@@ -340,4 +339,4 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.match(response.headers.get('content-type') ?? '', /^application\/json\b/);
     });
   });
-}
+});

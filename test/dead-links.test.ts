@@ -7,12 +7,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createAccount, linkTo, logIn, requestEmailChange, requestReset, signUp, strongPassword, uniqueEmail } from './support/accounts.ts';
-import { skipUnlessPostgres } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { FormClient, visibleText, type PageResponse } from './support/forms.ts';
 import { startServer, type TestServer } from './support/latchkey.ts';
 import { tokenFromLink } from './support/smtp-sink.ts';
 
-const postgresSkip = await skipUnlessPostgres();
 
 type TokenPage = { path: '/confirm' | '/reset-password' | '/confirm-email'; askAgain: string };
 const confirmPage: TokenPage = { path: '/confirm', askAgain: '/resend-confirmation' };
@@ -39,8 +38,8 @@ function assertLivePage(response: PageResponse, page: TokenPage, token: string, 
   assert.ok(response.text.includes(`name="token" value="${token}"`), `${label}: the form carries its token`);
 }
 
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`token pages opened with GET on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`token pages opened with GET on ${kind}`, { skip }, () => {
     let server: TestServer;
     let browser: FormClient;
 
@@ -136,4 +135,4 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assertDeadPage(await open(emailPage, pending.token), emailPage, 'a confirm token on /confirm-email');
     });
   });
-}
+});

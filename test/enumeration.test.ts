@@ -6,10 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createAccount, logIn, strongPassword, uniqueEmail, type Account } from './support/accounts.ts';
 import { assertMessage, assertProblem, headersButDate } from './support/assertions.ts';
-import { skipUnlessPostgres } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { startServer, type TestResponse, type TestServer } from './support/latchkey.ts';
-
-const postgresSkip = await skipUnlessPostgres();
 
 /** Every response is the `status` the endpoint must give, and all are alike (equal answers that are all wrong prove nothing). */
 function assertIndistinguishable(status: number, responses: Record<string, TestResponse>): void {
@@ -23,8 +21,8 @@ function assertIndistinguishable(status: number, responses: Record<string, TestR
   }
 }
 
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`account enumeration on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`account enumeration on ${kind}`, { skip }, () => {
     let server: TestServer;
     let confirmed: Account;
     let pending: Account;
@@ -84,4 +82,4 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       });
     });
   });
-}
+});

@@ -4,13 +4,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { assertProblem } from './support/assertions.ts';
-import { skipUnlessPostgres } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { startServer, type TestServer } from './support/latchkey.ts';
 
-const postgresSkip = await skipUnlessPostgres();
-
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`GET /api/health on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`GET /api/health on ${kind}`, { skip }, () => {
     let server: TestServer;
 
     before(async () => {
@@ -28,7 +26,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
   });
 
-  describe(`GET /api/health without a database on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+  describe(`GET /api/health without a database on ${kind}`, { skip }, () => {
     let server: TestServer;
 
     before(async () => {
@@ -53,4 +51,4 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.match(response.headers.get('retry-after') ?? '', /^[1-9]\d*$/, 'Retry-After in seconds');
     });
   });
-}
+});

@@ -7,13 +7,11 @@ import { after, before, describe, test } from 'node:test';
 import { OutboxQueue } from '../src/store/outbox-queue.ts';
 import { createAccount, linkTo, logIn, requestReset, strongPassword, uniqueEmail, type Account } from './support/accounts.ts';
 import { assertProblem, assertSentTo, assertValidation, headerBlock } from './support/assertions.ts';
-import { skipUnlessPostgres } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { startServer, testBaseUrl, type TestServer } from './support/latchkey.ts';
 import { assertNoNewMail, barrierAddress, mailBarrier, mailCounts } from './support/mail-barrier.ts';
 import { rawRequest } from './support/raw-request.ts';
 import type { ReceivedMail } from './support/smtp-sink.ts';
-
-const postgresSkip = await skipUnlessPostgres();
 
 /**
  * Sends up to `total` bytes of JSON whitespace, chunked, over a raw socket,
@@ -70,8 +68,8 @@ function assertCleanHeaders(mail: ReceivedMail): void {
   assert.doesNotMatch(headerBlock(mail), /victim@evil\.test|Injected/i);
 }
 
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`hostile input on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`hostile input on ${kind}`, { skip }, () => {
     let server: TestServer;
     let known: Account;
     let session: string;
@@ -270,7 +268,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       });
     });
   });
-}
+});
 
 // API.md v2 refuses TRUST_PROXY=true: the proxy is trusted by naming it, here the test client's own address.
 for (const trustProxy of ['false', '127.0.0.1']) {

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { linkTo, strongPassword, uniqueEmail } from './support/accounts.ts';
 import { skipUnlessPostgres, type DatabaseKind, type TestDatabase } from './support/databases.ts';
 import { until } from './support/process.ts';
-import { startServeProcess, type ServerProcess } from './support/server-process.ts';
+import { startServeProcess, type ServerProcess } from './support/serve-process.ts';
 import { SmtpSink, tokenFromLink } from './support/smtp-sink.ts';
 
 const postgresSkip = await skipUnlessPostgres();

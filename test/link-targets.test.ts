@@ -7,12 +7,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createAccount, linkStartingWith, logIn, strongPassword, uniqueEmail, type Account } from './support/accounts.ts';
 import { assertValidation } from './support/assertions.ts';
-import { skipUnlessPostgres } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { startServer, testBaseUrl, type TestServer } from './support/latchkey.ts';
 import { assertNoNewMail } from './support/mail-barrier.ts';
 import type { ReceivedMail } from './support/smtp-sink.ts';
 
-const postgresSkip = await skipUnlessPostgres();
 const appOrigin = 'https://app.example.test';
 const allowedOrigins = [testBaseUrl, appOrigin];
 // A token is 256 random bits in URL-safe base64: 43 characters.
@@ -58,8 +57,8 @@ function mailedLink(mail: ReceivedMail, prefix: string, pattern: RegExp): { link
   return { link, token: match[1]! };
 }
 
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`client link targets on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`client link targets on ${kind}`, { skip }, () => {
     let server: TestServer;
     let victim: Account;
     let pending: Account;
@@ -156,4 +155,4 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       mailedLink(mail, `${appOrigin}/reset?token=`, new RegExp(`^https://app\\.example\\.test/reset\\?token=${tokenPattern}$`));
     });
   });
-}
+});

@@ -2,36 +2,18 @@
 // as a child at the most verbose level while every flow that handles a secret
 // goes through it, and its whole output is searched for each secret.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { createDatabase, testSecretKey } from './support/databases.ts';
-import { request } from './support/latchkey.ts';
+import { request, testBaseUrl } from './support/latchkey.ts';
+import { startServe } from './support/serve-process.ts';
 import { SmtpSink, tokenFromLink } from './support/smtp-sink.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  return port;
-}
 
 test('no token or password reaches the log at LOG_LEVEL=trace', { timeout: 60_000 }, async () => {
   const sink = await new SmtpSink().start();
   const database = await createDatabase('sqlite');
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli.ts', 'serve'], {
-    env: { PATH: process.env.PATH, PORT: String(port), BASE_URL: base, DATABASE_URL: database.url, MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(sink.port), LOG_LEVEL: 'trace', RATE_LIMITS: 'off', SECRET_KEY: testSecretKey, MANAGEMENT_PORT: 'off' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
+  const serve = startServe({ BASE_URL: testBaseUrl, DATABASE_URL: database.url, MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(sink.port), LOG_LEVEL: 'trace', RATE_LIMITS: 'off', SECRET_KEY: testSecretKey });
   try {
-    for (let i = 0; i < 200 && !output.includes('Server listening'); i++) await new Promise((r) => setTimeout(r, 50));
+    const base = await serve.listening;
     const email = 'secretive@example.com';
     const password = 'first secret passphrase';
     const newPassword = 'second secret passphrase';
@@ -50,13 +32,12 @@ test('no token or password reaches the log at LOG_LEVEL=trace', { timeout: 60_00
     assert.equal((await request(base, 'POST', '/api/reset-password', { body: { token: resetToken, password: newPassword } })).status, 200);
     await sink.waitForMailTo(email, 2);
 
-    assert.match(output, /request completed/, 'requests were logged');
+    assert.match(serve.output(), /request completed/, 'requests were logged');
     for (const [name, secret] of Object.entries({ password, newPassword, confirmToken, session, resetToken })) {
-      assert.ok(!output.includes(secret), `${name} appears in the log`);
+      assert.ok(!serve.output().includes(secret), `${name} appears in the log`);
     }
   } finally {
-    child.kill('SIGTERM');
-    await once(child, 'exit');
+    await serve.stop();
     await sink.stop();
     await database.drop();
   }

@@ -16,7 +16,7 @@ import { generate } from 'selfsigned';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { strongPassword, uniqueEmail } from './support/accounts.ts';
 import { until } from './support/process.ts';
-import { startServeProcess } from './support/server-process.ts';
+import { startServeProcess } from './support/serve-process.ts';
 
 // A loopback address of its own (127.0.0.0/8 is all loopback on Linux), so two runs never meet on port 25.
 const host = `127.${50 + (process.pid % 150)}.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}`;

@@ -13,7 +13,7 @@ import { strongPassword, uniqueEmail } from './support/accounts.ts';
 import { skipUnlessPostgres, testSecretKey, type DatabaseKind, type TestDatabase } from './support/databases.ts';
 import { startServer, type TestServer } from './support/latchkey.ts';
 import { until } from './support/process.ts';
-import { runCli } from './support/restartable-server.ts';
+import { runCli } from './support/serve-process.ts';
 import { SmtpSink } from './support/smtp-sink.ts';
 import { selectRows } from './support/sql.ts';
 
@@ -75,8 +75,10 @@ for (const kind of ['sqlite', 'postgres'] as DatabaseKind[]) {
     before(async () => {
       // Every recipient is answered 421 (service not available, try later): a temporary failure.
       busy = await new SmtpSink({
-        onRcptTo(_address, _session, callback) {
-          callback(Object.assign(new Error('4.3.2 Service not available, try again later'), { responseCode: 421 }));
+        server: {
+          onRcptTo(_address, _session, callback) {
+            callback(Object.assign(new Error('4.3.2 Service not available, try again later'), { responseCode: 421 }));
+          },
         },
       }).start();
       server = await startServer(kind, { MAIL_PORT: String(busy.port) });

@@ -6,16 +6,11 @@
 // message may arrive twice only when the server had it and the client could
 // not know (a connection dropped after DATA, a worker killed mid-send).
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { generate } from 'selfsigned';
 import { loadConfig } from '../src/config.ts';
 import { Outbox, outboxSecretBox } from '../src/mail/outbox.ts';
@@ -25,13 +20,12 @@ import { OutboxWorker, type WorkerOptions } from '../src/mail/worker.ts';
 import type { OutboxRow } from '../src/store/schema.ts';
 import type { Store } from '../src/store/store.ts';
 import { OutboxQueue } from '../src/store/outbox-queue.ts';
-import { createDatabase, migratedTestStore, openTestStore, skipUnlessPostgres, testSecretKey, type DatabaseKind } from './support/databases.ts';
-import { FaultSmtp, type Arrival, type Verdict } from './support/fault-smtp.ts';
+import { createDatabase, eachDatabase, migratedTestStore, openTestStore, skipUnlessPostgres, testSecretKey } from './support/databases.ts';
+import { sleep, until } from './support/process.ts';
+import { runCli, startCli, type CliProcess } from './support/serve-process.ts';
+import { SmtpSink, type Arrival, type Verdict } from './support/smtp-sink.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const postgresSkip = await skipUnlessPostgres();
-const kinds: DatabaseKind[] = ['sqlite', 'postgres'];
-const skipFor = (kind: DatabaseKind) => (kind === 'postgres' ? postgresSkip : false);
 
 const renderer = new MailRenderer({ appName: 'Latchkey', baseUrl: new URL('http://accounts.latchkey.test') });
 const secretBox = outboxSecretBox(Buffer.from(testSecretKey, 'hex'));
@@ -115,31 +109,11 @@ async function rowsTo(store: Store, to: string[]): Promise<OutboxRow[]> {
   return (await new OutboxQueue(store).list()).filter((row) => wanted.has(row.recipient));
 }
 
-async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(25);
-  }
-}
-
 async function allSent(store: Store, to: string[], timeoutMs: number): Promise<OutboxRow[]> {
-  await until(async () => (await rowsTo(store, to)).every((row) => row.status === 'sent'), timeoutMs, `all ${to.length} rows sent`);
+  await until(`all ${to.length} rows sent`, async () => (await rowsTo(store, to)).every((row) => row.status === 'sent'), timeoutMs);
   const rows = await rowsTo(store, to);
   assert.equal(rows.length, to.length);
   return rows;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A number in [0, 1) fixed by `key`: random-looking, the same on every run. */
@@ -149,8 +123,8 @@ function chance(key: string): number {
 
 const refuse = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 
-for (const kind of kinds) {
-  describe(`mail delivery faults on ${kind}`, { skip: skipFor(kind) }, () => {
+eachDatabase((kind, skip) => {
+  describe(`mail delivery faults on ${kind}`, { skip }, () => {
     let store: Store;
     let close: (() => Promise<void>) | undefined;
 
@@ -160,17 +134,19 @@ for (const kind of kinds) {
     after(() => close?.());
 
     test('a burst of 50 enqueued while the SMTP server is down is retried with backoff and every message arrives once it is up', { timeout: 30_000 }, async () => {
-      const port = await freePort();
-      const running = await startWorker(store, { MAIL_PORT: String(port) });
+      // Down, but on a port the test holds throughout: nothing else can take it meanwhile.
+      const smtp = await new SmtpSink({ down: true }).start();
+      const running = await startWorker(store, { MAIL_PORT: String(smtp.port) });
       const to = recipients(`down-${kind}`, 50);
-      let smtp: FaultSmtp | undefined;
       try {
         await enqueue(store, to);
         // Down long enough that every message failed twice: refused connections are temporary.
-        await until(async () => (await rowsTo(store, to)).every((row) => row.attempts >= 2), 15_000, 'two failed attempts each');
+        await until('two failed attempts each', async () => (await rowsTo(store, to)).every((row) => row.attempts >= 2), 15_000);
         assert.equal(running.counts.sent, 0);
-        assert.ok((await rowsTo(store, to)).every((row) => row.status === 'pending' && /ECONNECTION|ECONNREFUSED/.test(row.last_error ?? '')), 'pending, with the connection error recorded');
-        smtp = await new FaultSmtp().start(port);
+        // The port is held and every connection reset (a test cannot make a held port refuse).
+        assert.ok((await rowsTo(store, to)).every((row) => row.status === 'pending' && /ECONNRESET/.test(row.last_error ?? '')), 'pending, with the connection error recorded');
+        assert.ok(smtp.refusedConnections > 0, 'the worker did try the server while it was down');
+        smtp.down = false;
         const rows = await allSent(store, to, 20_000);
         assert.ok(rows.every((row) => row.params === null && row.last_error === null), 'the body is erased and the error cleared once sent');
         const byId = smtp.byMessageId();
@@ -180,13 +156,13 @@ for (const kind of kinds) {
         assert.equal(running.counts.failed, 0);
       } finally {
         await running.stop();
-        await smtp?.stop();
+        await smtp.stop();
       }
     });
 
     test('with 30% of messages answered 451 and 10% of connections dropped after DATA, every message arrives and only dropped ones arrive twice', { timeout: 60_000 }, async () => {
       // The verdict depends on the recipient and the attempt, so a run is reproducible.
-      const smtp = await new FaultSmtp({
+      const smtp = await new SmtpSink({
         decide(arrival) {
           const roll = chance(`${arrival.rcptTo.join(',')}#${arrival.attempt}`);
           if (roll < 0.3) return { code: 451, message: '4.3.0 Try again later' };
@@ -230,7 +206,7 @@ for (const kind of kinds) {
     });
 
     test('a 550 for one recipient (and a 554 after DATA for another) ends that message failed with the answer recorded, after one attempt; the others arrive once', { timeout: 20_000 }, async () => {
-      const smtp = await new FaultSmtp({
+      const smtp = await new SmtpSink({
         // A 5xx to the content, at the end of DATA, is as final as one to the recipient.
         decide: (arrival) => (arrival.rcptTo[0] === `spam-${kind}@example.com` ? { code: 554, message: '5.6.0 Message content rejected' } : 'accept'),
         server: {
@@ -244,7 +220,7 @@ for (const kind of kinds) {
       const to = [`before-${kind}@example.com`, `nobody-${kind}@example.com`, `after-${kind}@example.com`, `spam-${kind}@example.com`];
       try {
         await enqueue(store, to);
-        await until(async () => (await rowsTo(store, to)).every((row) => row.status !== 'pending'), 10_000, 'every message settled');
+        await until('every message settled', async () => (await rowsTo(store, to)).every((row) => row.status !== 'pending'), 10_000);
         const rows = await rowsTo(store, to);
         const failed = rows.find((row) => row.recipient === `nobody-${kind}@example.com`)!;
         assert.equal(failed.status, 'failed');
@@ -266,7 +242,7 @@ for (const kind of kinds) {
     });
 
     test('STARTTLS (MAIL_USE_TLS) to a server whose certificate a private CA in MAIL_CA_FILE signed, with AUTH: the message arrives encrypted and logged in', { timeout: 20_000 }, async () => {
-      const smtp = await new FaultSmtp({
+      const smtp = await new SmtpSink({
         server: {
           ...tlsServer,
           authOptional: false,
@@ -293,7 +269,7 @@ for (const kind of kinds) {
     });
 
     test('implicit TLS (MAIL_USE_SSL) to a server whose certificate the CA in MAIL_CA_FILE signed: the message arrives', { timeout: 20_000 }, async () => {
-      const smtp = await new FaultSmtp({ server: { ...tlsServer, secure: true } }).start();
+      const smtp = await new SmtpSink({ server: { ...tlsServer, secure: true } }).start();
       const running = await startWorker(store, { MAIL_PORT: String(smtp.port), MAIL_USE_SSL: 'true', MAIL_CA_FILE: caFile });
       const to = [`implicit-tls-${kind}@example.com`];
       try {
@@ -308,9 +284,9 @@ for (const kind of kinds) {
     });
 
     test('a certificate no trusted CA signed is refused, with STARTTLS and with implicit TLS, with or without another CA in MAIL_CA_FILE: the message is retried, never sent', { timeout: 30_000 }, async () => {
-      const cases: { label: string; server: FaultSmtp; env: Record<string, string> }[] = [];
-      const starttls = await new FaultSmtp({ server: tlsServer }).start();
-      const implicit = await new FaultSmtp({ server: { ...tlsServer, secure: true } }).start();
+      const cases: { label: string; server: SmtpSink; env: Record<string, string> }[] = [];
+      const starttls = await new SmtpSink({ server: tlsServer }).start();
+      const implicit = await new SmtpSink({ server: { ...tlsServer, secure: true } }).start();
       cases.push({ label: 'starttls-no-ca', server: starttls, env: { MAIL_PORT: String(starttls.port), MAIL_USE_TLS: 'true' } });
       cases.push({ label: 'starttls-other-ca', server: starttls, env: { MAIL_PORT: String(starttls.port), MAIL_USE_TLS: 'true', MAIL_CA_FILE: otherCaFile } });
       cases.push({ label: 'implicit-other-ca', server: implicit, env: { MAIL_PORT: String(implicit.port), MAIL_USE_SSL: 'true', MAIL_CA_FILE: otherCaFile } });
@@ -320,7 +296,7 @@ for (const kind of kinds) {
           const running = await startWorker(store, env);
           try {
             await enqueue(store, to);
-            await until(async () => (await rowsTo(store, to))[0]!.attempts >= 2, 10_000, `${label}: two attempts`);
+            await until(`${label}: two attempts`, async () => (await rowsTo(store, to))[0]!.attempts >= 2, 10_000);
             const [row] = await rowsTo(store, to);
             assert.equal(row!.status, 'pending', `${label}: kept for a retry`);
             assert.match(row!.last_error ?? '', /certificate/i, `${label}: the TLS error is recorded`);
@@ -339,11 +315,11 @@ for (const kind of kinds) {
     });
 
     test('a refusal before any message is sent (no STARTTLS offered under MAIL_USE_TLS, 554 at the greeting) is temporary: retried, not failed, nothing sent in the clear', { timeout: 20_000 }, async () => {
-      const noStarttls = await new FaultSmtp().start();
-      const closed = await new FaultSmtp({
+      const noStarttls = await new SmtpSink().start();
+      const closed = await new SmtpSink({
         server: { onConnect(_session, callback) { callback(refuse(554, '5.3.2 No service for you right now')); } },
       }).start();
-      const cases: { label: string; server: FaultSmtp; env: Record<string, string> }[] = [
+      const cases: { label: string; server: SmtpSink; env: Record<string, string> }[] = [
         { label: 'no-starttls', server: noStarttls, env: { MAIL_PORT: String(noStarttls.port), MAIL_USE_TLS: 'true', MAIL_CA_FILE: caFile } },
         { label: 'greeting-554', server: closed, env: { MAIL_PORT: String(closed.port) } },
       ];
@@ -353,7 +329,7 @@ for (const kind of kinds) {
           const running = await startWorker(store, env);
           try {
             await enqueue(store, to);
-            await until(async () => { const [row] = await rowsTo(store, to); return row!.attempts >= 2 || row!.status !== 'pending'; }, 10_000, `${label}: two attempts`);
+            await until(`${label}: two attempts`, async () => { const [row] = await rowsTo(store, to); return row!.attempts >= 2 || row!.status !== 'pending'; }, 10_000);
             const [row] = await rowsTo(store, to);
             assert.equal(row!.status, 'pending', `${label}: the relay refused the session, not the message (${row!.last_error})`);
             assert.equal(running.counts.failed, 0, label);
@@ -370,7 +346,7 @@ for (const kind of kinds) {
     });
 
     test('AUTH with a wrong password delivers nothing and keeps the message; once the password is right it arrives', { timeout: 20_000 }, async () => {
-      const smtp = await new FaultSmtp({
+      const smtp = await new SmtpSink({
         server: {
           ...tlsServer,
           authOptional: false,
@@ -386,7 +362,7 @@ for (const kind of kinds) {
         const wrong = await startWorker(store, { ...env, MAIL_PASSWORD: 'not the pass' });
         try {
           await enqueue(store, to);
-          await until(async () => (await rowsTo(store, to))[0]!.attempts >= 2, 10_000, 'two attempts');
+          await until('two attempts', async () => (await rowsTo(store, to))[0]!.attempts >= 2, 10_000);
         } finally {
           await wrong.stop();
         }
@@ -411,7 +387,7 @@ for (const kind of kinds) {
 
     test('stop() lets the messages in flight finish within the grace period and records them sent', { timeout: 20_000 }, async () => {
       // A slow server: each answer comes 300 ms after the message is in.
-      const smtp = await new FaultSmtp({ decide: async (): Promise<Verdict> => { await sleep(300); return 'accept'; } }).start();
+      const smtp = await new SmtpSink({ decide: async (): Promise<Verdict> => { await sleep(300); return 'accept'; } }).start();
       const running = await startWorker(store, { MAIL_PORT: String(smtp.port) }, { stopGraceMs: 10_000 });
       const to = recipients(`finish-${kind}`, 5);
       try {
@@ -433,7 +409,7 @@ for (const kind of kinds) {
       // The first worker's messages hang at RCPT TO: in flight, not answered.
       let hold = true;
       const held: ((error?: Error | null) => void)[] = [];
-      const smtp = await new FaultSmtp({
+      const smtp = await new SmtpSink({
         server: {
           onRcptTo(_address, _session, callback) {
             if (hold) held.push(callback);
@@ -447,7 +423,7 @@ for (const kind of kinds) {
       let second: RunningWorker | undefined;
       try {
         await enqueue(store, to);
-        await until(async () => held.length === 5, 10_000, 'five messages in flight');
+        await until('five messages in flight', async () => held.length === 5, 10_000);
         await first.stop();
         const released = await rowsTo(store, to);
         assert.ok(released.every((row) => row.status === 'pending' && row.locked_until === null), 'released on stop');
@@ -473,39 +449,28 @@ for (const kind of kinds) {
       }
     });
   });
-}
+});
 
-function spawnWorker(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli.ts', 'worker'], {
-    cwd: root,
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', SECRET_KEY: testSecretKey, MANAGEMENT_PORT: 'off', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-async function stopProcess(child: ChildProcess | undefined): Promise<void> {
-  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  await once(child, 'exit');
+function startWorkerProcess(env: Record<string, string>): CliProcess {
+  return startCli(['worker'], { LOG_LEVEL: 'warn', SECRET_KEY: testSecretKey, ...env });
 }
 
 describe('a latchkey worker process killed with SIGKILL in the middle of a burst of 200', { concurrency: true }, () => {
-  for (const kind of kinds) {
-    test(`on ${kind}, all 200 arrive after a restart, and only messages in flight at the kill arrive twice`, { skip: skipFor(kind), timeout: 60_000 }, async () => {
+  eachDatabase((kind, skip) => {
+    test(`on ${kind}, all 200 arrive after a restart, and only messages in flight at the kill arrive twice`, { skip, timeout: 60_000 }, async () => {
       const database = await createDatabase(kind);
       const store = openTestStore(database);
       // A slow server (an answer 30 ms after each message, five connections) so the kill lands mid-burst.
-      const smtp = await new FaultSmtp({ decide: async (): Promise<Verdict> => { await sleep(30); return 'accept'; } }).start();
+      const smtp = await new SmtpSink({ decide: async (): Promise<Verdict> => { await sleep(30); return 'accept'; } }).start();
       const env = { DATABASE_URL: database.url, MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(smtp.port) };
-      let child: ChildProcess | undefined;
+      let child: CliProcess | undefined;
       try {
         await store.migrate();
         const to = recipients(`kill-${kind}`, 200);
         await enqueue(store, to);
-        child = spawnWorker(env);
+        child = startWorkerProcess(env);
         await smtp.waitUntil(() => smtp.arrivals.length >= 40, 20_000, '40 messages before the kill');
-        child.kill('SIGKILL');
-        await once(child, 'exit');
+        await child.kill();
         const arrivedBeforeKill = smtp.arrivals.length;
         const now = Date.now();
         const atKill = await rowsTo(store, to);
@@ -513,7 +478,7 @@ describe('a latchkey worker process killed with SIGKILL in the middle of a burst
         assert.ok(arrivedBeforeKill < 200 && atKill.some((row) => row.status === 'pending'), `the kill came mid-burst (${arrivedBeforeKill} arrived)`);
         assert.ok(leased.size > 0, 'the dead worker held leases');
 
-        child = spawnWorker(env);
+        child = startWorkerProcess(env);
         // The dead worker's rows come back when their 15 s lease ends.
         const rows = await allSent(store, to, 45_000);
         const byId = smtp.byMessageId();
@@ -529,20 +494,20 @@ describe('a latchkey worker process killed with SIGKILL in the middle of a burst
         }
         console.log(`worker SIGKILL on ${kind}: ${arrivedBeforeKill} of 200 had reached the server at the kill, ${leased.size} leased by the dead worker; after the restart all 200 arrived, ${duplicated} twice`);
       } finally {
-        if (child !== undefined && child.exitCode === null && child.signalCode === null) await stopProcess(child);
+        await child?.stop();
         await smtp.stop();
         await store.close();
         await database.drop();
       }
     });
-  }
+  });
 });
 
 describe('two workers sharing one PostgreSQL outbox', { skip: postgresSkip }, () => {
   test('1,000 messages through two workers on separate connections: each arrives exactly once and both take part', { timeout: 60_000 }, async () => {
     const database = await createDatabase('postgres');
     const stores = [openTestStore(database), openTestStore(database)];
-    const smtp = await new FaultSmtp().start();
+    const smtp = await new SmtpSink().start();
     const workers: RunningWorker[] = [];
     try {
       await stores[0]!.migrate();
@@ -566,14 +531,12 @@ describe('two workers sharing one PostgreSQL outbox', { skip: postgresSkip }, ()
   });
 });
 
-const execFileAsync = promisify(execFile);
-
 describe('latchkey outbox commands on a SQLite file', () => {
   test('stats and list --status failed show messages refused with 550; retry ID and retry --all-failed queue them again and the running worker delivers them', { timeout: 60_000 }, async () => {
     const database = await createDatabase('sqlite');
     const store = openTestStore(database);
     const refused = new Set(['gone-1@example.com', 'gone-2@example.com']);
-    const smtp = await new FaultSmtp({
+    const smtp = await new SmtpSink({
       server: {
         onRcptTo(address, _session, callback) {
           if (refused.has(address.address)) return callback(refuse(550, '5.1.1 Mailbox unavailable'));
@@ -582,16 +545,8 @@ describe('latchkey outbox commands on a SQLite file', () => {
       },
     }).start();
     const cli = async (...args: string[]) => {
-      try {
-        const { stdout } = await execFileAsync(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli.ts', 'outbox', ...args], {
-          cwd: root,
-          env: { PATH: process.env.PATH, DATABASE_URL: database.url, SECRET_KEY: testSecretKey, LOG_LEVEL: 'warn' },
-        });
-        return { code: 0, stdout };
-      } catch (error) {
-        const e = error as { code?: number; stdout?: string; stderr?: string };
-        return { code: e.code ?? -1, stdout: `${e.stdout ?? ''}${e.stderr ?? ''}` };
-      }
+      const { code, stdout, stderr } = await runCli(['outbox', ...args], { DATABASE_URL: database.url, SECRET_KEY: testSecretKey, LOG_LEVEL: 'warn' });
+      return { code, stdout: code === 0 ? stdout : `${stdout}${stderr}` };
     };
     let running: RunningWorker | undefined;
     try {
@@ -600,7 +555,7 @@ describe('latchkey outbox commands on a SQLite file', () => {
       running = await startWorker(store, { MAIL_PORT: String(smtp.port) });
       const to = ['kept-1@example.com', 'gone-1@example.com', 'gone-2@example.com'];
       await enqueue(store, to);
-      await until(async () => (await rowsTo(store, to)).every((row) => row.status !== 'pending'), 10_000, 'every message settled');
+      await until('every message settled', async () => (await rowsTo(store, to)).every((row) => row.status !== 'pending'), 10_000);
       const byRecipient = new Map((await rowsTo(store, to)).map((row) => [row.recipient, row]));
       const gone1 = byRecipient.get('gone-1@example.com')!;
       const gone2 = byRecipient.get('gone-2@example.com')!;
@@ -629,7 +584,7 @@ describe('latchkey outbox commands on a SQLite file', () => {
       const one = await cli('retry', gone1.id);
       assert.equal(one.code, 0, one.stdout);
       assert.match(one.stdout, /^1 message queued again/);
-      await until(async () => (await rowsTo(store, [gone1.recipient]))[0]!.status === 'sent', 10_000, 'the retried message sent');
+      await until('the retried message sent', async () => (await rowsTo(store, [gone1.recipient]))[0]!.status === 'sent', 10_000);
       assert.equal(smtp.accepted().filter((a) => a.rcptTo[0] === gone1.recipient).length, 1);
       assert.equal((await rowsTo(store, [gone2.recipient]))[0]!.status, 'failed', 'retry ID touches only that message');
       assert.match((await cli('stats')).stdout, /^failed 1$/m);
@@ -637,7 +592,7 @@ describe('latchkey outbox commands on a SQLite file', () => {
       const all = await cli('retry', '--all-failed');
       assert.equal(all.code, 0, all.stdout);
       assert.match(all.stdout, /^1 message queued again/);
-      await until(async () => (await rowsTo(store, [gone2.recipient]))[0]!.status === 'sent', 10_000, 'the last failed message sent');
+      await until('the last failed message sent', async () => (await rowsTo(store, [gone2.recipient]))[0]!.status === 'sent', 10_000);
       assert.equal(smtp.accepted().filter((a) => a.rcptTo[0] === gone2.recipient).length, 1);
 
       const unknown = await cli('retry', 'no-such-id');

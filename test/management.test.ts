@@ -11,12 +11,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { createAccount, strongPassword, uniqueEmail } from './support/accounts.ts';
 import { assertProblem } from './support/assertions.ts';
-import { skipUnlessPostgres } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { request, startServer, type TestResponse, type TestServer } from './support/latchkey.ts';
 import { skipUnlessRedis, testRedisUrl } from './support/redis.ts';
+import { freePort } from './support/process.ts';
 import { SmtpSink } from './support/smtp-sink.ts';
 
-const postgresSkip = await skipUnlessPostgres();
 const redisSkip = await skipUnlessRedis();
 
 /** What a stranger can read on the public listener: status, type and body of both endpoints. */
@@ -36,15 +36,6 @@ async function managementUntil(server: TestServer, path: string, check: (respons
     if (check(response) || Date.now() > deadline) return response;
     await sleep(50);
   }
-}
-
-/** A port nothing listens on (it was free a moment ago). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const refuse = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
@@ -83,17 +74,17 @@ describe('the public listener while strangers sign up a known and an unknown add
   });
 });
 
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`the management listener on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`the management listener on ${kind}`, { skip }, () => {
     let server: TestServer;
     let smtp: SmtpSink;
     before(async () => {
       // Addresses starting with "refused" are refused at RCPT TO for good (550).
-      smtp = await new SmtpSink({
+      smtp = await new SmtpSink({ server: {
         onRcptTo(address, _session, callback) {
           callback(address.address.startsWith('refused') ? refuse(550, '5.1.1 No such user here') : null);
         },
-      }).start();
+      } }).start();
       server = await startServer(kind, { MAIL_PORT: String(smtp.port) });
     });
     after(async () => {
@@ -141,7 +132,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
   });
 
-  describe(`the management /health without a database on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+  describe(`the management /health without a database on ${kind}`, { skip }, () => {
     let server: TestServer;
     before(async () => { server = await startServer(kind); });
     after(async () => {
@@ -160,7 +151,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(response.json, { status: 'unavailable', database: { status: 'unreachable' }, outbox: null, webhooks: null });
     });
   });
-}
+});
 
 describe('the management /health with REDIS_URL', () => {
   test('a reachable Redis is reported ok', { skip: redisSkip }, async () => {
@@ -176,7 +167,7 @@ describe('the management /health with REDIS_URL', () => {
 
   test('a Redis that cannot be reached makes it 503, naming Redis', async () => {
     // Rate limits are off in test servers, so nothing else needs this Redis at start-up.
-    const server = await startServer('sqlite', { REDIS_URL: `redis://127.0.0.1:${await closedPort()}` });
+    const server = await startServer('sqlite', { REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
     try {
       const response = await request(server.running.managementAddress!, 'GET', '/health');
       assert.equal(response.status, 503, response.text);

@@ -5,41 +5,24 @@
 // the link or its token. `latchkey serve` runs as a child process, its log
 // read from stdout as an operator's collector would.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { strongPassword, uniqueEmail } from './support/accounts.ts';
-import { FaultSmtp } from './support/fault-smtp.ts';
-import { request } from './support/latchkey.ts';
-
-const cliPath = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+import { request, testBaseUrl } from './support/latchkey.ts';
+import { onlyAddress, startServe, type ServeProcess } from './support/serve-process.ts';
+import { SmtpSink } from './support/smtp-sink.ts';
 
 type LogLine = { level: number; msg: string; kind?: string; err?: string; [key: string]: unknown };
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe('latchkey serve at LOG_LEVEL=warn while the mail server refuses', () => {
-  let smtp: FaultSmtp;
-  let child: ChildProcess;
-  let stdout = '';
+  let smtp: SmtpSink;
+  let serve: ServeProcess | undefined;
   let base: string;
-  let cwd: string;
   const delayed = uniqueEmail('delayed');
   const refused = uniqueEmail('refused');
+  const stdout = () => serve?.stdout() ?? '';
 
   before(async () => {
-    smtp = await new FaultSmtp({
+    smtp = await new SmtpSink({
       // Every message that reaches DATA: "try again later".
       decide: () => ({ code: 421, message: '4.3.2 Service not available, try again later' }),
       // Addresses starting with "refused": no such mailbox, for good.
@@ -49,56 +32,23 @@ describe('latchkey serve at LOG_LEVEL=warn while the mail server refuses', () =>
         },
       },
     }).start();
-    cwd = mkdtempSync(join(tmpdir(), 'latchkey-outage-'));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', cliPath, 'serve'], {
-      cwd,
-      env: {
-        PATH: process.env.PATH,
-        PORT: String(port),
-        BASE_URL: base,
-        DATABASE_URL: `sqlite:${join(cwd, 'latchkey.db')}`,
-        MAIL_SERVER: '127.0.0.1',
-        MAIL_PORT: String(smtp.port),
-        LOG_LEVEL: 'warn',
-        RATE_LIMITS: 'off',
-        MANAGEMENT_PORT: 'off',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const up = await fetch(`${base}/api/health`).then((r) => r.ok, () => false);
-      if (up) break;
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`serve did not come up\n${stdout}`);
-      await sleep(100);
-    }
+    serve = startServe({ BASE_URL: testBaseUrl, MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(smtp.port), LOG_LEVEL: 'warn', RATE_LIMITS: 'off' });
+    // LOG_LEVEL=warn hides the "Server listening" line: its port is read from /proc.
+    base = await onlyAddress(serve);
+    await serve.waitFor('GET /api/health answers', () => fetch(`${base}/api/health`).then((r) => r.ok, () => false));
   });
 
   after(async () => {
-    if (child?.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await serve?.stop();
     await smtp?.stop();
-    if (cwd !== undefined) rmSync(cwd, { recursive: true, force: true });
   });
 
   function logLines(): LogLine[] {
-    return stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as LogLine);
+    return stdout().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as LogLine);
   }
 
-  async function logLine(what: string, match: (line: LogLine) => boolean): Promise<LogLine> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const found = logLines().find(match);
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) assert.fail(`no ${what} in the log:\n${stdout}`);
-      await sleep(50);
-    }
+  function logLine(what: string, match: (line: LogLine) => boolean): Promise<LogLine> {
+    return serve!.waitFor(`${what} in the log`, () => logLines().find(match), 15_000);
   }
 
   test('a delivery answered 421 is logged as a warning, a recipient refused with 550 as an error; neither line holds the link or its token', { timeout: 60_000 }, async () => {
@@ -118,7 +68,7 @@ describe('latchkey serve at LOG_LEVEL=warn while the mail server refuses', () =>
     const raw = smtp.arrivals.find((a) => a.rcptTo.includes(delayed))?.raw.replace(/=\r?\n/g, '') ?? '';
     const token = /token=([A-Za-z0-9_-]{16,})/.exec(raw)?.[1];
     assert.ok(token !== undefined, `a link with a token in the attempted message:\n${raw}`);
-    assert.ok(!stdout.includes(token), 'the token is in no log line');
+    assert.ok(!stdout().includes(token), 'the token is in no log line');
     for (const line of logLines()) assert.doesNotMatch(JSON.stringify(line), /token=|https?:\/\//i, 'no link in any log line');
     assert.deepEqual(logLines().filter((line) => line.level < 40), [], 'LOG_LEVEL=warn: nothing below warn');
   });

@@ -10,7 +10,8 @@ import { OutboxWorker } from '../src/mail/worker.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Store } from '../src/store/store.ts';
 import { OutboxQueue } from '../src/store/outbox-queue.ts';
-import { migratedTestStore, skipUnlessPostgres, testSecretKey } from './support/databases.ts';
+import { eachDatabase, migratedTestStore, testSecretKey } from './support/databases.ts';
+import { until } from './support/process.ts';
 import { SmtpSink } from './support/smtp-sink.ts';
 
 const renderer = new MailRenderer({ appName: 'Latchkey', baseUrl: new URL('http://accounts.latchkey.test') });
@@ -29,16 +30,8 @@ async function startWorker(store: Store, port: number, busy?: () => boolean): Pr
   return { worker, close: async () => { await worker.stop(); transport.close(); } };
 }
 
-async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`outbox delivery on ${kind}`, { skip: kind === 'postgres' ? await skipUnlessPostgres() : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`outbox delivery on ${kind}`, { skip }, () => {
     let store: Store;
     let close: (() => Promise<void>) | undefined;
 
@@ -49,7 +42,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
 
     test('a 451 is temporary: the message is retried and arrives', async () => {
       let refusals = 0;
-      const sink = await new SmtpSink({
+      const sink = await new SmtpSink({ server: {
         onRcptTo(address, _session, callback) {
           if (address.address === 'busy@example.com' && refusals < 2) {
             refusals++;
@@ -57,13 +50,13 @@ for (const kind of ['sqlite', 'postgres'] as const) {
           }
           callback();
         },
-      }).start();
+      } }).start();
       const { close } = await startWorker(store, sink.port);
       try {
         await enqueue(store, 'busy@example.com');
         await sink.waitForMailTo('busy@example.com');
         assert.equal(refusals, 2);
-        await until(async () => (await new OutboxQueue(store).list()).some((r) => r.recipient === 'busy@example.com' && r.status === 'sent'));
+        await until('the retried message sent', async () => (await new OutboxQueue(store).list()).some((r) => r.recipient === 'busy@example.com' && r.status === 'sent'));
         const row = (await new OutboxQueue(store).list()).find((r) => r.recipient === 'busy@example.com')!;
         assert.equal(row.attempts, 3);
         assert.equal(sink.to('busy@example.com').length, 1);
@@ -76,24 +69,24 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     test('while requests have the process saturated, at most two messages are in flight; after, the pool is used in full', async () => {
       let open = 0;
       let most = 0;
-      const sink = await new SmtpSink({
+      const sink = await new SmtpSink({ server: {
         onRcptTo(_address, _session, callback) {
           open += 1;
           most = Math.max(most, open);
           // Held a while, so messages in flight at once overlap here.
           setTimeout(() => { open -= 1; callback(); }, 60);
         },
-      }).start();
+      } }).start();
       let busy = true;
       const { close } = await startWorker(store, sink.port, () => busy);
       try {
         for (let i = 0; i < 10; i++) await enqueue(store, `rush${i}@example.com`);
-        await until(async () => sink.received.length >= 10);
+        await until('the first 10 received', () => sink.received.length >= 10);
         assert.ok(most <= 2, `${most} in flight while busy`);
         busy = false;
         most = 0;
         for (let i = 0; i < 10; i++) await enqueue(store, `calm${i}@example.com`);
-        await until(async () => sink.received.length >= 20);
+        await until('all 20 received', () => sink.received.length >= 20);
         assert.ok(most > 2, `only ${most} in flight when not busy`);
       } finally {
         await close();
@@ -101,4 +94,4 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       }
     });
   });
-}
+});

@@ -11,16 +11,16 @@ import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
 import pg from 'pg';
 import { OutboxQueue } from '../src/store/outbox-queue.ts';
-import { createDatabase, openTestStore, skipUnlessPostgres, testSecretKey, type DatabaseKind, type TestDatabase } from './support/databases.ts';
+import { createDatabase, eachDatabase, openTestStore, skipUnlessPostgres, type TestDatabase, testSecretKey } from './support/databases.ts';
 import { assertProblem } from './support/assertions.ts';
 import { strongPassword, uniqueEmail } from './support/accounts.ts';
 import { testBaseUrl } from './support/latchkey.ts';
-import { reservePort, runCli, serveOn, until, type RestartableServer } from './support/restartable-server.ts';
+import { until } from './support/process.ts';
+import { serveOn, type RestartableServer } from './support/restartable-server.ts';
+import { runCli } from './support/serve-process.ts';
 import { SmtpSink, tokenFromLink, type ReceivedMail } from './support/smtp-sink.ts';
 
 const postgresSkip = await skipUnlessPostgres();
-const kinds: DatabaseKind[] = ['sqlite', 'postgres'];
-const skipFor = (kind: DatabaseKind) => (kind === 'postgres' ? postgresSkip : false);
 
 function sqlitePath(database: TestDatabase): string {
   return database.url.slice('sqlite:'.length);
@@ -73,12 +73,12 @@ function linkIn(mail: ReceivedMail, path: string): string {
   return mail.links.find((l) => l.startsWith(`${testBaseUrl}${path}?token=`))!;
 }
 
-for (const kind of kinds) {
-  test(`on ${kind}, a database copy taken while SMTP is down holds no link that opens an account, and the mail still works once SMTP is back`, { skip: skipFor(kind), timeout: 90_000 }, async () => {
+eachDatabase((kind, skip) => {
+  test(`on ${kind}, a database copy taken while SMTP is down holds no link that opens an account, and the mail still works once SMTP is back`, { skip, timeout: 90_000 }, async () => {
     const database = await createDatabase(kind);
-    const smtpPort = await reservePort();
-    const server = await serveOn(database, smtpPort, { SECRET_KEY: testSecretKey });
-    let sink: SmtpSink | undefined;
+    // SMTP is down (every connection reset) on a port the test holds throughout.
+    const sink = await new SmtpSink({ down: true }).start();
+    const server = await serveOn(database, sink.port, { SECRET_KEY: testSecretKey });
     try {
       const email = uniqueEmail('copy');
       const password = strongPassword();
@@ -88,7 +88,7 @@ for (const kind of kinds) {
       await until('both messages attempted', async () => {
         const rows = await outboxRows(database);
         return rows.length === 2 && rows.every((r) => r.status === 'pending' && r.attempts >= 1);
-      });
+      }, 20_000);
 
       const copy = await readEverything(database);
       const candidates = [...new Set(copy.match(/[A-Za-z0-9_-]{40,}/g) ?? [])];
@@ -98,7 +98,7 @@ for (const kind of kinds) {
         assertProblem(await server.request('POST', '/api/confirm', { body: { token: candidate } }), 400, 'invalid_token');
       }
 
-      sink = await new SmtpSink().start(smtpPort);
+      sink.down = false;
       const resetMail = await mailWithLink(sink, email, '/reset-password');
       const confirmMail = await mailWithLink(sink, email, '/confirm');
       const resetToken = tokenFromLink(linkIn(resetMail, '/reset-password'));
@@ -110,28 +110,27 @@ for (const kind of kinds) {
       assert.equal((await server.request('POST', '/api/sessions', { body: { email, password: newPassword } })).status, 201);
     } finally {
       await server.stop();
-      await sink?.stop();
+      await sink.stop();
       await database.drop();
     }
   });
 
-  test(`on ${kind}, after a restart with another SECRET_KEY the message written under the old key fails with the reason, and new mail is delivered`, { skip: skipFor(kind), timeout: 90_000 }, async () => {
+  test(`on ${kind}, after a restart with another SECRET_KEY the message written under the old key fails with the reason, and new mail is delivered`, { skip, timeout: 90_000 }, async () => {
     const database = await createDatabase(kind);
-    const smtpPort = await reservePort();
     const newKey = randomBytes(32).toString('hex');
-    let server: RestartableServer | undefined = await serveOn(database, smtpPort, { SECRET_KEY: testSecretKey });
-    const sink = new SmtpSink();
+    const sink = await new SmtpSink({ down: true }).start();
+    let server: RestartableServer | undefined = await serveOn(database, sink.port, { SECRET_KEY: testSecretKey });
     try {
       const early = uniqueEmail('old-key');
       assert.equal((await server.request('POST', '/api/users', { body: { email: early, password: strongPassword() } })).status, 202);
-      await until('the message attempted once', async () => (await outboxRows(database)).some((r) => r.attempts >= 1));
+      await until('the message attempted once', async () => (await outboxRows(database)).some((r) => r.attempts >= 1), 20_000);
       await server.stop();
       server = undefined;
 
-      await sink.start(smtpPort);
-      server = await serveOn(database, smtpPort, { SECRET_KEY: newKey });
+      sink.down = false;
+      server = await serveOn(database, sink.port, { SECRET_KEY: newKey });
       // Its retry comes due after the backoff (at most 7.5 s).
-      await until('the old message failed', async () => (await outboxRows(database)).some((r) => r.recipient === early && r.status === 'failed'));
+      await until('the old message failed', async () => (await outboxRows(database)).some((r) => r.recipient === early && r.status === 'failed'), 20_000);
 
       const late = uniqueEmail('new-key');
       assert.equal((await server.request('POST', '/api/users', { body: { email: late, password: strongPassword() } })).status, 202);
@@ -151,7 +150,7 @@ for (const kind of kinds) {
     }
   });
 
-  test(`on ${kind}, a message queued before encryption existed (plain JSON) is still delivered`, { skip: skipFor(kind), timeout: 60_000 }, async () => {
+  test(`on ${kind}, a message queued before encryption existed (plain JSON) is still delivered`, { skip, timeout: 60_000 }, async () => {
     const database = await createDatabase(kind);
     const sink = await new SmtpSink().start();
     const server = await serveOn(database, sink.port, { SECRET_KEY: testSecretKey });
@@ -177,14 +176,13 @@ for (const kind of kinds) {
       await database.drop();
     }
   });
-}
+});
 
 test('on sqlite without SECRET_KEY, the key is created once beside the database (mode 0600) and mail queued before a restart is delivered after it', { timeout: 90_000 }, async () => {
   const database = await createDatabase('sqlite');
   const keyFile = `${sqlitePath(database)}.key`;
-  const smtpPort = await reservePort();
-  let server: RestartableServer | undefined = await serveOn(database, smtpPort, { SECRET_KEY: '' });
-  const sink = new SmtpSink();
+  const sink = await new SmtpSink({ down: true }).start();
+  let server: RestartableServer | undefined = await serveOn(database, sink.port, { SECRET_KEY: '' });
   try {
     assert.ok(existsSync(keyFile), `${keyFile} exists`);
     assert.equal(statSync(keyFile).mode & 0o777, 0o600, 'only its owner can read the key');
@@ -192,12 +190,12 @@ test('on sqlite without SECRET_KEY, the key is created once beside the database 
 
     const email = uniqueEmail('key-file');
     assert.equal((await server.request('POST', '/api/users', { body: { email, password: strongPassword() } })).status, 202);
-    await until('the message attempted once', async () => (await outboxRows(database)).some((r) => r.attempts >= 1));
+    await until('the message attempted once', async () => (await outboxRows(database)).some((r) => r.attempts >= 1), 20_000);
     await server.stop();
     server = undefined;
 
-    await sink.start(smtpPort);
-    server = await serveOn(database, smtpPort, { SECRET_KEY: '' });
+    sink.down = false;
+    server = await serveOn(database, sink.port, { SECRET_KEY: '' });
     assert.equal(readFileSync(keyFile, 'utf8'), key, 'the key file is reused, not replaced');
     const mail = await mailWithLink(sink, email, '/confirm');
     assert.equal((await server.request('POST', '/api/confirm', { body: { token: tokenFromLink(linkIn(mail, '/confirm')) } })).status, 200);

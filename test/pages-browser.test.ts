@@ -13,6 +13,9 @@ import { linkStartingWith, strongPassword, uniqueEmail } from './support/account
 import { launchChromium, skipUnlessChromium, startBrowserServer } from './support/browser.ts';
 import type { TestServer } from './support/latchkey.ts';
 import { assertNoNewMail } from './support/mail-barrier.ts';
+import { tokenExpiry, waitPast } from './support/expiry.ts';
+import { until } from './support/process.ts';
+import { tokenFromLink } from './support/smtp-sink.ts';
 import { en, ru, zh, type PageStrings as Strings } from './support/page-strings.ts';
 
 const screenshotsDir = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
@@ -179,8 +182,8 @@ describe('the pages in headless Chromium', () => {
       await page.getByLabel(en.fields.email).fill(email);
       await page.getByRole('button', { name: en.forgot.submit }).click();
       const resetLink = linkStartingWith(await shortLived.smtp.waitForMailTo(email, 1), `${shortLived.url}/reset-password?token=`);
-      // The links live one second (CONFIRM_TOKEN_TTL=1, RESET_TOKEN_TTL=1).
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // The links live one second (CONFIRM_TOKEN_TTL=1, RESET_TOKEN_TTL=1): wait until both rows say they ended.
+      await waitPast(Math.max(await tokenExpiry(shortLived, tokenFromLink(confirmLink)), await tokenExpiry(shortLived, tokenFromLink(resetLink))));
 
       // API.md v2: opening the dead link already says so, with no form to fill in first.
       assert.equal((await page.goto(confirmLink))?.status(), 400);
@@ -272,11 +275,9 @@ describe('the pages in headless Chromium', () => {
 /** The link to `path` in the newest dev-mailbox message to `email`, waiting for it. */
 async function waitForDevMail(server: TestServer, email: string, path: string): Promise<string> {
   const pattern = new RegExp(`https?://\\S+${path}\\?token=\\S+`);
-  for (let i = 0; i < 200; i += 1) {
+  const found = await until(`a mail to ${email} with a ${path} link in the dev mailbox`, async () => {
     const messages = (await server.request('GET', '/dev/mailbox.json')).json.messages as { to: string; text: string }[];
-    const found = messages.find((m) => m.to === email && pattern.test(m.text));
-    if (found !== undefined) return pattern.exec(found.text)![0];
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`no mail to ${email} with a ${path} link in the dev mailbox`);
+    return messages.find((m) => m.to === email && pattern.test(m.text));
+  }, 5000, 10);
+  return pattern.exec(found.text)![0];
 }

@@ -8,6 +8,7 @@ import { FormClient, csrfOf, setCookie, visibleText, type PageResponse } from '.
 import { startServer, testBaseUrl, type TestServer } from './support/latchkey.ts';
 import { tokenFromLink } from './support/smtp-sink.ts';
 import { assertNoNewMail } from './support/mail-barrier.ts';
+import { until } from './support/process.ts';
 import { safeNext } from '../src/http/pages/safe-next.ts';
 
 /** A mailed link as a path on the server under test (mail links use BASE_URL's host). */
@@ -468,12 +469,10 @@ describe('the dev mailbox page', () => {
   });
 
   async function mailTo(email: string): Promise<void> {
-    for (let i = 0; i < 100; i += 1) {
+    await until(`mail to ${email} in the dev mailbox`, async () => {
       const json = await server.request('GET', '/dev/mailbox.json');
-      if ((json.json.messages as { to: string }[]).some((m) => m.to === email)) return;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    assert.fail(`no mail to ${email} in the dev mailbox`);
+      return (json.json.messages as { to: string }[]).some((m) => m.to === email);
+    }, 5000);
   }
 
   test('/dev/mailbox is an HTML page, newest first, with clickable links and the HTML part in a sandboxed frame', async () => {

@@ -3,17 +3,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { carriesToken, createAccount, linkStartingWith, linkTo, logIn, requestReset, strongPassword, uniqueEmail } from './support/accounts.ts';
 import { assertLinkMail, assertMessage, assertProblem, assertSentTo, assertValidation, assertWellFormedMail, headersButDate } from './support/assertions.ts';
-import { skipUnlessPostgres } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { startServer, testBaseUrl, type TestServer } from './support/latchkey.ts';
 import { assertNoNewMail, mailCounts } from './support/mail-barrier.ts';
 import { rawRequest } from './support/raw-request.ts';
 import { tokenFromLink } from './support/smtp-sink.ts';
 
-const postgresSkip = await skipUnlessPostgres();
 const appOrigin = 'https://app.example.test';
 
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`password reset on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`password reset on ${kind}`, { skip }, () => {
     let server: TestServer;
 
     before(async () => {
@@ -206,4 +205,4 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       });
     });
   });
-}
+});

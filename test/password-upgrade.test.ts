@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { hashPassword } from '../src/security/password-hash.ts';
 import { createAccount, logIn } from './support/accounts.ts';
-import { skipUnlessPostgres } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { startServer, type TestServer } from './support/latchkey.ts';
 
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`password hash upgrade on ${kind}`, { skip: kind === 'postgres' ? await skipUnlessPostgres() : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`password hash upgrade on ${kind}`, { skip }, () => {
     let server: TestServer;
     before(async () => { server = await startServer(kind); });
     after(() => server?.stop());
@@ -24,4 +24,4 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       await logIn(server, account.email, account.password);
     });
   });
-}
+});

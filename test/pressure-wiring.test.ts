@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { strongPassword, uniqueEmail } from './support/accounts.ts';
 import { request } from './support/latchkey.ts';
 import { until } from './support/process.ts';
-import { startServeProcess, type ServerProcess } from './support/server-process.ts';
+import { startServeProcess, type ServerProcess } from './support/serve-process.ts';
 import { SmtpSink } from './support/smtp-sink.ts';
 import { selectRows } from './support/sql.ts';
 
@@ -27,16 +27,18 @@ describe('serve under a saturating load', () => {
   const samples: [number, number][] = [];
   before(async () => {
     sink = await new SmtpSink({
-      onRcptTo(_address, _session, callback) {
-        // Closed: every recipient is refused 451 (a temporary failure: the message waits for its retry).
-        if (!gateOpen) return callback(Object.assign(new Error('4.3.2 Not now'), { responseCode: 451 }));
-        open += 1;
-        samples.push([Date.now(), open]);
-        setTimeout(() => {
-          open -= 1;
+      server: {
+        onRcptTo(_address, _session, callback) {
+          // Closed: every recipient is refused 451 (a temporary failure: the message waits for its retry).
+          if (!gateOpen) return callback(Object.assign(new Error('4.3.2 Not now'), { responseCode: 451 }));
+          open += 1;
           samples.push([Date.now(), open]);
-          callback();
-        }, holdMs);
+          setTimeout(() => {
+            open -= 1;
+            samples.push([Date.now(), open]);
+            callback();
+          }, holdMs);
+        },
       },
     }).start();
     server = await startServeProcess('sqlite', { MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(sink.port), RATE_LIMITS: 'off' });

@@ -13,6 +13,7 @@ import { strongPassword, uniqueEmail } from './support/accounts.ts';
 import { assertProblem, headersButDate } from './support/assertions.ts';
 import { skipUnlessPostgres, testSecretKey } from './support/databases.ts';
 import { startServer, testBaseUrl, request, type TestResponse, type TestServer } from './support/latchkey.ts';
+import { sleep } from './support/process.ts';
 import { assertRefusedToStart, serveOutput } from './support/serve-process.ts';
 import { deleteRedisPrefix, redisKeys, skipUnlessRedis, startRedisProxy, testRedisUrl, uniqueRedisPrefix, type RedisProxy } from './support/redis.ts';
 import { tokenFromLink } from './support/smtp-sink.ts';
@@ -52,10 +53,6 @@ type Send = { client?: string; token?: string };
 function post(server: TestServer, path: string, body: unknown, send: Send = {}): Promise<TestResponse> {
   const headers = { 'x-forwarded-for': send.client ?? freshClient() };
   return server.request('POST', path, send.token === undefined ? { body, headers } : { body, headers, token: send.token });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** 429 rate_limited whose Retry-After is whole seconds within the window; returns them. */

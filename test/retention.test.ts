@@ -9,12 +9,13 @@ import { loadConfig } from '../src/config.ts';
 import { prunePastRetention } from '../src/retention.ts';
 import type { Store } from '../src/store/store.ts';
 import { OutboxQueue } from '../src/store/outbox-queue.ts';
-import { migratedTestStore, skipUnlessPostgres, testSecretKey, type DatabaseKind, type TestDatabase } from './support/databases.ts';
-import { reservePort, runCli, serveOn, until } from './support/restartable-server.ts';
+import { type DatabaseKind, eachDatabase, migratedTestStore, skipUnlessPostgres, type TestDatabase, testSecretKey } from './support/databases.ts';
+import { until } from './support/process.ts';
+import { serveOn } from './support/restartable-server.ts';
+import { runCli } from './support/serve-process.ts';
+import { SmtpSink } from './support/smtp-sink.ts';
 
 const postgresSkip = await skipUnlessPostgres();
-const kinds: DatabaseKind[] = ['sqlite', 'postgres'];
-const skipFor = (kind: DatabaseKind) => (kind === 'postgres' ? postgresSkip : false);
 
 const day = 86_400_000;
 const hour = 3_600_000;
@@ -103,8 +104,8 @@ async function withSeededDatabase(kind: DatabaseKind, fn: (store: Store, databas
   }
 }
 
-for (const kind of kinds) {
-  test(`on ${kind}, a prune deletes exactly the mail, tokens and sessions that ended more than RETENTION_DAYS ago, batch after batch`, { skip: skipFor(kind) }, async () => {
+eachDatabase((kind, skip) => {
+  test(`on ${kind}, a prune deletes exactly the mail, tokens and sessions that ended more than RETENTION_DAYS ago, batch after batch`, { skip }, async () => {
     await withSeededDatabase(kind, async (store) => {
       // Batches of one: every row takes its own batch, and the pass goes on until none is left.
       const report = await prunePastRetention(store, retention, Date.now(), { batchSize: 1 });
@@ -114,7 +115,7 @@ for (const kind of kinds) {
     });
   });
 
-  test(`on ${kind}, latchkey prune prints what it deleted per table and exits 0`, { skip: skipFor(kind), timeout: 60_000 }, async () => {
+  test(`on ${kind}, latchkey prune prints what it deleted per table and exits 0`, { skip, timeout: 60_000 }, async () => {
     await withSeededDatabase(kind, async (store, database) => {
       const result = await runCli(['prune'], { DATABASE_URL: database.url, SECRET_KEY: testSecretKey, RETENTION_DAYS: '30', LOG_LEVEL: 'silent' });
       assert.equal(result.code, 0, result.stderr);
@@ -123,22 +124,25 @@ for (const kind of kinds) {
     });
   });
 
-  test(`on ${kind}, a running server prunes at start-up`, { skip: skipFor(kind), timeout: 60_000 }, async () => {
+  test(`on ${kind}, a running server prunes at start-up`, { skip, timeout: 60_000 }, async () => {
     await withSeededDatabase(kind, async (store, database) => {
-      const server = await serveOn(database, await reservePort(), { SECRET_KEY: testSecretKey });
+      // No mail goes out: the SMTP server is down throughout.
+      const smtp = await new SmtpSink({ down: true }).start();
+      const server = await serveOn(database, smtp.port, { SECRET_KEY: testSecretKey });
       try {
-        await until('the ended rows are deleted', async () => (await remaining(store)).sessions.length === kept.sessions.length);
+        await until('the ended rows are deleted', async () => (await remaining(store)).sessions.length === kept.sessions.length, 20_000);
         // The server's worker fails the 60-day-old pending message at once (too old
         // to send): it failed just now, so neither this pass nor the next deletes it.
-        await until('the old pending message failed', async () => (await new OutboxQueue(store).list({ status: 'failed' })).some((r) => r.id === 'keep-pending-60-days-old'));
+        await until('the old pending message failed', async () => (await new OutboxQueue(store).list({ status: 'failed' })).some((r) => r.id === 'keep-pending-60-days-old'), 20_000);
         assert.deepEqual(await prunePastRetention(store, retention), { outbox: 0, tokens: 0, sessions: 0 });
         assert.deepEqual(await remaining(store), kept);
       } finally {
         await server.stop();
+        await smtp.stop();
       }
     });
   });
-}
+});
 
 test('on postgres, a prune started while another is running skips instead of running beside it', { skip: postgresSkip, timeout: 60_000 }, async () => {
   await withSeededDatabase('postgres', async (store, database) => {
@@ -153,7 +157,7 @@ test('on postgres, a prune started while another is running skips instead of run
       await until('the first prune waits on the locked row', async () => {
         const waiting = await blocker.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'");
         return waiting.rows[0].n === 1;
-      });
+      }, 20_000);
 
       // A second prune (another instance: the CLI) neither waits nor deletes.
       const second = await runCli(['prune'], { DATABASE_URL: database.url, SECRET_KEY: testSecretKey, LOG_LEVEL: 'silent' });

@@ -5,19 +5,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { carriesToken, createAccount, linkStartingWith, linkTo, logIn, signUp, strongPassword, uniqueEmail } from './support/accounts.ts';
 import { assertLinkMail, assertMessage, assertProblem, assertSentTo, assertUser, assertValidation, assertWellFormedMail, headerBlock } from './support/assertions.ts';
-import { skipUnlessPostgres } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { startServer, testBaseUrl, type TestServer } from './support/latchkey.ts';
 import { assertNoNewMail, mailCounts } from './support/mail-barrier.ts';
 import { tokenFromLink } from './support/smtp-sink.ts';
 
-const postgresSkip = await skipUnlessPostgres();
 const appName = 'Pinecone';
 const sender = { address: 'accounts@pinecone.test', name: 'Pinecone Accounts' };
 const appOrigin = 'https://app.example.test';
 const expectedMail = { appName, fromAddress: sender.address, fromName: sender.name };
 
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`POST /api/users on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`POST /api/users on ${kind}`, { skip }, () => {
     let server: TestServer;
 
     before(async () => {
@@ -327,7 +326,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
   });
 
-  describe(`PASSWORD_MIN_LENGTH on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+  describe(`PASSWORD_MIN_LENGTH on ${kind}`, { skip }, () => {
     let server: TestServer;
 
     before(async () => {
@@ -344,4 +343,4 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assertMessage(await server.request('POST', '/api/users', { body: { email: uniqueEmail('min'), password: 'k3#Qv9!zW7&pL2m' } }), 202);
     });
   });
-}
+});

@@ -9,7 +9,8 @@ import { Outbox, outboxSecretBox } from '../src/mail/outbox.ts';
 import type { NewToken } from '../src/store/schema.ts';
 import type { Store } from '../src/store/store.ts';
 import { OutboxQueue } from '../src/store/outbox-queue.ts';
-import { migratedTestStore, skipUnlessPostgres, testSecretKey, type DatabaseKind, type TestDatabase } from './support/databases.ts';
+import { type DatabaseKind, eachDatabase, migratedTestStore, skipUnlessPostgres, type TestDatabase, testSecretKey } from './support/databases.ts';
+import { until } from './support/process.ts';
 
 const outbox = new Outbox('latchkey.test', outboxSecretBox(Buffer.from(testSecretKey, 'hex')));
 
@@ -37,8 +38,8 @@ async function liveTokens(store: Store, userId: string): Promise<string[]> {
   return rows.map((r) => r.token_hash);
 }
 
-for (const kind of ['sqlite', 'postgres'] as DatabaseKind[]) {
-  describe(`store on ${kind}`, { skip: kind === 'postgres' ? await skipUnlessPostgres() : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`store on ${kind}`, { skip }, () => {
     test('issueToken voids the live tokens of the named purposes only, keeps the new one live, and queues its mail', () => withStore(kind, async (store) => {
       await addUser(store, 'u1');
       await addUser(store, 'u2');
@@ -76,7 +77,7 @@ for (const kind of ['sqlite', 'postgres'] as DatabaseKind[]) {
       assert.match(indexes[0]!, /where.*spent_at.* is null/i);
     }));
   });
-}
+});
 
 describe('SQLite group commit', () => {
   test('transactions asked for together commit together, each sees its own writes, and a failing one is undone alone', () => withStore('sqlite', async (store) => {
@@ -117,7 +118,8 @@ describe('PostgreSQL NOTIFY for workers elsewhere', { skip: await skipUnlessPost
     try {
       for (let i = 0; i < 40; i++) await store.insertOutbox(mail(`burst${i}@example.com`));
       const lastCommit = performance.now();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Notifications come in commit order: once one heard after the last commit is in, all are.
+      await until('a notification after the last commit', () => heard.length > 0 && heard.at(-1)! >= lastCommit, 5000, 10).catch(() => {});
       assert.ok(heard.length >= 1 && heard.length < 40, `${heard.length} notifications for 40 messages`);
       assert.ok(heard.at(-1)! >= lastCommit, 'no notification after the last message committed');
     } finally {

@@ -17,7 +17,10 @@ import { isArrowFunction, isBlock, isCallExpression, isFunctionExpression, isIde
 import { API } from 'typescript/unstable/sync';
 
 const root = resolve(import.meta.dirname, '..');
-const suiteFunctions = new Set(['describe', 'suite']);
+// eachDatabase (test/support/databases.ts) declares suites the same way: its
+// callback must be as synchronous as a describe's (an async one would declare
+// them after node:test has started running the file).
+const suiteFunctions = new Set(['describe', 'suite', 'eachDatabase']);
 
 type Finding = { file: string; line: number; problem: string };
 
@@ -134,10 +137,13 @@ describe('the suite keeps its own rules', () => {
         "describe('void is fine', () => void test('z', () => {}));",
         "describe('no body');",
         "test('a test may be async', async () => {});",
+        'declare function eachDatabase(declare: (kind: string, skip: false | string) => void): void;',
+        "eachDatabase(async (kind) => { describe(kind, () => {}); });",
+        "eachDatabase((kind, skip) => { describe(kind, { skip }, () => {}); });",
         '',
       ].join('\n'));
       const { calls, findings } = checkSuiteCallbacks(join(dir, 'tsconfig.json'), [fixture]);
-      assert.equal(calls, 10);
+      assert.equal(calls, 14);
       assert.deepEqual(formatted(findings), [
         'fixture.test.ts:2: describe(): its callback is async',
         'fixture.test.ts:3: suite(): its callback is async',
@@ -145,6 +151,7 @@ describe('the suite keeps its own rules', () => {
         'fixture.test.ts:5: describe(): its callback returns a value (an arrow without braces)',
         'fixture.test.ts:6: describe(): its callback returns a value',
         'fixture.test.ts:8: describe(): its callback is not written inline, so this rule cannot see whether it is async',
+        'fixture.test.ts:15: eachDatabase(): its callback is async',
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

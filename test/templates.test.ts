@@ -11,7 +11,7 @@ import { locales } from '../src/locale.ts';
 import { messageKinds, type MessageParams } from '../src/mail/messages.ts';
 import { MailRenderer } from '../src/mail/render.ts';
 import { linkTo, strongPassword, uniqueEmail } from './support/accounts.ts';
-import { skipUnlessPostgres, type DatabaseKind } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { FormClient, visibleText } from './support/forms.ts';
 import { startServer, type TestServer } from './support/latchkey.ts';
 import { tokenFromLink } from './support/smtp-sink.ts';
@@ -163,12 +163,8 @@ describe('a name containing HTML', () => {
   });
 });
 
-// Computed at the top level: a describe callback must never await or throw (node:test would print ✖ and pass).
-const postgresSkip = await skipUnlessPostgres();
-
-for (const kind of ['sqlite', 'postgres'] as DatabaseKind[]) {
+eachDatabase((kind, skip) => {
   describe(`the account's language on ${kind}`, () => {
-    const skip = kind === 'postgres' ? postgresSkip : false;
     let server: TestServer;
 
     before(async () => {
@@ -203,4 +199,4 @@ for (const kind of ['sqlite', 'postgres'] as DatabaseKind[]) {
       assert.match((await server.smtp.waitForMailTo(email)).subject, /Confirm your email address/);
     });
   });
-}
+});

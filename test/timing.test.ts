@@ -5,15 +5,14 @@
 // and every rate limit on (out of reach); see test/support/timing.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { skipUnlessPostgres, type DatabaseKind } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { comparisons, describeMeasured, measure, startTimingTarget, type TimingTarget } from './support/timing.ts';
 
-const postgresSkip = await skipUnlessPostgres();
 // More than the contract's 50, so that one slow outlier moves no median.
 const rounds = 60;
 
-for (const kind of ['sqlite', 'postgres'] as DatabaseKind[]) {
-  describe(`about the same time on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false, timeout: 300_000 }, () => {
+eachDatabase((kind, skip) => {
+  describe(`about the same time on ${kind}`, { skip, timeout: 300_000 }, () => {
     let target: TimingTarget;
 
     before(async () => {
@@ -31,4 +30,4 @@ for (const kind of ['sqlite', 'postgres'] as DatabaseKind[]) {
       });
     }
   });
-}
+});

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { uniqueEmail } from './support/accounts.ts';
 import { assertProblem } from './support/assertions.ts';
 import { request, startServer, type TestResponse, type TestServer } from './support/latchkey.ts';
+import { until } from './support/process.ts';
 import { assertRefusedToStart, serveOutput, startServe, type ServeProcess } from './support/serve-process.ts';
 
 const limits = { RATE_LIMITS: 'on', RATE_LIMIT_IP_PER_MINUTE: '2' };
@@ -68,7 +69,7 @@ describe('TRUST_PROXY unset (latchkey serve)', () => {
     assert.deepEqual(statuses, [202, 202, 429, 429]);
     // The log comes through a pipe of its own: wait for it rather than for a fixed time.
     const warnings = () => serve.output().split('\n').filter((line) => line.includes('X-Forwarded-For'));
-    for (let waited = 0; warnings().length === 0 && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    await until('the warning logged', () => warnings().length > 0, 5000).catch(() => {});
     assert.equal(warnings().length, 1, serve.output());
     const warning = JSON.parse(warnings()[0]!) as { level: number; msg: string };
     assert.equal(warning.level, 40, 'at warn level');

@@ -3,15 +3,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { carriesToken, createAccount, linkTo, logIn, requestEmailChange, signUp, strongPassword, uniqueEmail } from './support/accounts.ts';
 import { assertLinkMail, assertMessage, assertProblem, assertSentTo, assertUser, assertValidation, assertWellFormedMail } from './support/assertions.ts';
-import { skipUnlessPostgres } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { startServer, testBaseUrl, type TestServer } from './support/latchkey.ts';
 import { assertNoNewMail, mailCounts } from './support/mail-barrier.ts';
 import { tokenFromLink } from './support/smtp-sink.ts';
 
-const postgresSkip = await skipUnlessPostgres();
-
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`POST /api/update-email on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`POST /api/update-email on ${kind}`, { skip }, () => {
     let server: TestServer;
 
     before(async () => {
@@ -164,4 +162,4 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.equal((await me(session)).json.user.email, second);
     });
   });
-}
+});

@@ -3,14 +3,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { carriesToken, createAccount, logIn, requestReset, strongPassword } from './support/accounts.ts';
 import { assertMessage, assertProblem, assertValidation, assertWellFormedMail } from './support/assertions.ts';
-import { skipUnlessPostgres } from './support/databases.ts';
+import { eachDatabase } from './support/databases.ts';
 import { startServer, type TestServer } from './support/latchkey.ts';
 import { assertNoNewMail, mailCounts } from './support/mail-barrier.ts';
 
-const postgresSkip = await skipUnlessPostgres();
-
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`POST /api/update-password on ${kind}`, { skip: kind === 'postgres' ? postgresSkip : false }, () => {
+eachDatabase((kind, skip) => {
+  describe(`POST /api/update-password on ${kind}`, { skip }, () => {
     let server: TestServer;
 
     before(async () => {
@@ -110,4 +108,4 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assertValidation(await update(session, { new_password: strongPassword() }), ['current_password']);
     });
   });
-}
+});

@@ -25,6 +25,14 @@ export function launchChromium(): Promise<Browser> {
 
 /** startServer (real SMTP sink, fresh SQLite) listening where its BASE_URL says. */
 export async function startBrowserServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const port = await freePort();
-  return startServer('sqlite', { PORT: String(port), BASE_URL: `http://127.0.0.1:${port}`, ...env });
+  // The port must be known before it listens (it is in BASE_URL): a port freed
+  // a moment ago may be taken meanwhile, so a start that finds it taken tries another.
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort();
+    try {
+      return await startServer('sqlite', { PORT: String(port), BASE_URL: `http://127.0.0.1:${port}`, ...env });
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EADDRINUSE' || attempt === 3) throw error;
+    }
+  }
 }

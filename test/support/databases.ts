@@ -95,6 +95,20 @@ export async function migratedTestStore(kind: DatabaseKind): Promise<{ database:
   };
 }
 
+/** Whether PostgreSQL suites run: false, or the printed reason they are skipped (computed once, at load; throws under CI=true). */
+const postgresSkip: false | string = await skipUnlessPostgres();
+
+/**
+ * Declares a suite once per database: `declare(kind, skip)` with `skip` for
+ * node:test's options (false, or why PostgreSQL is skipped). The skip is
+ * computed at load, so `declare` stays synchronous: a describe callback must
+ * never be async or throw (test/suite-rules.test.ts).
+ */
+export function eachDatabase(declare: (kind: DatabaseKind, skip: false | string) => void): void {
+  declare('sqlite', false);
+  declare('postgres', postgresSkip);
+}
+
 /** Runs `measure` on SQLite, then on PostgreSQL when it is reachable (benchmarks: a skip is printed, never fatal). */
 export async function onEachDatabase(measure: (kind: DatabaseKind) => Promise<void>): Promise<void> {
   await measure('sqlite');

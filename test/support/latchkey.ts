@@ -3,7 +3,7 @@
 import { loadConfig } from '../../src/config.ts';
 import { serve, type Running } from '../../src/main.ts';
 import { createDatabase, testSecretKey, type DatabaseKind, type TestDatabase } from './databases.ts';
-import { SmtpSink } from './smtp-sink.ts';
+import { SmtpSink, type SmtpSinkOptions } from './smtp-sink.ts';
 
 export const testBaseUrl = 'http://accounts.latchkey.test';
 
@@ -20,8 +20,9 @@ export type TestServer = {
 export type RequestOptions = { body?: unknown; token?: string; headers?: Record<string, string> };
 export type TestResponse = { status: number; headers: Headers; text: string; json: any };
 
-export async function startServer(kind: DatabaseKind, env: Record<string, string> = {}): Promise<TestServer> {
-  const smtp = await new SmtpSink().start();
+/** `serve` on a fresh `kind` database; `smtp` configures its SMTP sink (a slow or refusing server). */
+export async function startServer(kind: DatabaseKind, env: Record<string, string> = {}, options: { smtp?: SmtpSinkOptions } = {}): Promise<TestServer> {
+  const smtp = await new SmtpSink(options.smtp).start();
   const database = await createDatabase(kind);
   const config = loadConfig({
     PORT: '0',
@@ -36,7 +37,14 @@ export async function startServer(kind: DatabaseKind, env: Record<string, string
     MANAGEMENT_PORT: '0',
     ...env,
   });
-  const running = await serve(config);
+  let running: Running;
+  try {
+    running = await serve(config);
+  } catch (error) {
+    await smtp.stop();
+    await database.drop();
+    throw error;
+  }
   const url = running.address;
   return {
     url,

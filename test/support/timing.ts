@@ -9,7 +9,7 @@
 import { strongPassword, uniqueEmail, type Account } from './accounts.ts';
 import type { DatabaseKind } from './databases.ts';
 import { testBaseUrl, type TestResponse } from './latchkey.ts';
-import { startServeProcess, type ServerProcess } from './server-process.ts';
+import { startServeProcess, type ServerProcess } from './serve-process.ts';
 import { SmtpSinkProcess } from './smtp-sink-process.ts';
 import { tokenFromLink } from './smtp-sink.ts';
 
