@@ -16,8 +16,12 @@ export function openPostgres(url: string): OpenedDatabase {
     // BIGINT columns hold millisecond times, well inside a double's exact range.
     types: { getTypeParser: (oid, format) => (oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)) },
   });
-  // An idle client that loses its connection must not crash the process.
+  // A client that loses its connection must not crash the process: the pool
+  // reports idle ones, but one checked out between two statements (a
+  // transaction, the pruner's advisory lock) emits on itself, where nothing
+  // listens. The statement in flight, if any, still fails with the error.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
