@@ -5,35 +5,18 @@
 // whose error nothing maps is asked. The answer is read as a client reads it,
 // the log as an operator does.
 import assert from 'node:assert/strict';
-import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import { linkTo, strongPassword, uniqueEmail } from './support/accounts.ts';
 import { skipUnlessPostgres, type DatabaseKind, type TestDatabase } from './support/databases.ts';
 import { until } from './support/process.ts';
 import { startServeProcess, type ServerProcess } from './support/serve-process.ts';
 import { SmtpSink, tokenFromLink } from './support/smtp-sink.ts';
+import { executeSql } from './support/sql.ts';
 
 const postgresSkip = await skipUnlessPostgres();
 
 async function dropTable(database: TestDatabase, table: string): Promise<void> {
-  if (database.kind === 'sqlite') {
-    const db = new DatabaseSync(database.url.slice('sqlite:'.length));
-    try {
-      db.exec('pragma foreign_keys = off');
-      db.exec(`drop table ${table}`);
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  try {
-    await client.query(`drop table ${table} cascade`);
-  } finally {
-    await client.end();
-  }
+  await executeSql(database, { sqlite: `drop table ${table}`, postgres: `drop table ${table} cascade` });
 }
 
 type LogLine = { level: number; msg: string; reqId?: string; err?: unknown };

@@ -7,15 +7,13 @@
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
-import { DatabaseSync } from 'node:sqlite';
 import { strongPassword, uniqueEmail } from './support/accounts.ts';
 import { skipUnlessPostgres, testSecretKey, type DatabaseKind, type TestDatabase } from './support/databases.ts';
 import { startServer, type TestServer } from './support/latchkey.ts';
 import { until } from './support/process.ts';
 import { runCli } from './support/serve-process.ts';
 import { SmtpSink } from './support/smtp-sink.ts';
-import { selectRows } from './support/sql.ts';
+import { executeSql, selectRows } from './support/sql.ts';
 
 const postgresSkip = await skipUnlessPostgres();
 
@@ -28,23 +26,7 @@ async function outboxRows(database: TestDatabase, recipient: string): Promise<Ro
 
 /** Makes a retrying row due now, as if its backoff had passed (the test does not wait 5 s for it). */
 async function makeDue(database: TestDatabase, id: string): Promise<void> {
-  const now = Date.now();
-  if (database.kind === 'sqlite') {
-    const db = new DatabaseSync(database.url.slice('sqlite:'.length));
-    try {
-      db.prepare('update outbox set next_attempt_at = ? where id = ?').run(now, id);
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  try {
-    await client.query('update outbox set next_attempt_at = $1 where id = $2', [now, id]);
-  } finally {
-    await client.end();
-  }
+  await executeSql(database, { sqlite: 'update outbox set next_attempt_at = ? where id = ?', postgres: 'update outbox set next_attempt_at = $1 where id = $2' }, [Date.now(), id]);
 }
 
 /** A TCP listener in place of an SMTP server that is down: it takes each connection and cuts it at once. */
