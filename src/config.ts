@@ -1,8 +1,11 @@
 // The one reader of process.env. Every variable of API.md's configuration
 // section, typed and checked once at start-up; a bad value is a ConfigError
 // whose message is the single line start-up prints.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { existsSync } from 'node:fs';
+import {
+  boolean, integer, isLoopbackHttp, oneOf, parseBaseUrl, parseBrandColor, parseCookieDomain, parseDatabaseUrl, parseLogoUrl,
+  parseManagement, parseOrigins, parseRedisUrl, parseSecretKey, parseSender, parseTemplatesDir, parseTrustProxy, parseWebhook, readCaFile,
+} from './config-parse.ts';
 
 export type DatabaseConfig =
   | { kind: 'sqlite'; path: string }
@@ -32,6 +35,14 @@ export type Config = {
   allowedOrigins: string[];
   resetTokenTtl: number;
   confirmTokenTtl: number;
+  loginLinkTtl: number;
+  inviteTokenTtl: number;
+  /** Log-in links and codes (POST /api/login-links); PASSWORDLESS=off turns them off. */
+  passwordless: boolean;
+  /** Parent domain the session cookie is shared with; undefined: a host-only cookie. */
+  cookieDomain: string | undefined;
+  /** Where events are POSTed, and the Standard Webhooks signing key (the bytes after whsec_). */
+  webhook: { url: string; secret: Buffer } | undefined;
   sessionTtl: number;
   sessionIdleTtl: number;
   passwordMinLength: number;
@@ -137,6 +148,11 @@ export function loadConfig(env: Env = process.env): Config {
     allowedOrigins: [baseUrl.origin, ...parseOrigins(read('ALLOWED_ORIGINS'))],
     resetTokenTtl: integer(read, 'RESET_TOKEN_TTL', 3600, 1),
     confirmTokenTtl: integer(read, 'CONFIRM_TOKEN_TTL', 86400, 1),
+    loginLinkTtl: integer(read, 'LOGIN_LINK_TTL', 900, 1),
+    inviteTokenTtl: integer(read, 'INVITE_TOKEN_TTL', 7 * 86400, 1),
+    passwordless: boolean(read, 'PASSWORDLESS', true),
+    cookieDomain: parseCookieDomain(read('COOKIE_DOMAIN'), baseUrl),
+    webhook: parseWebhook(read),
     sessionTtl: integer(read, 'SESSION_TTL', 30 * 86400, 1),
     sessionIdleTtl: integer(read, 'SESSION_IDLE_TTL', 7 * 86400, 1),
     passwordMinLength: integer(read, 'PASSWORD_MIN_LENGTH', 8, 1, 128),
@@ -169,138 +185,3 @@ export function loadEnvFile(path = '.env'): void {
   if (existsSync(path)) process.loadEnvFile(path);
 }
 
-function integer(read: (n: string) => string | undefined, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = read(name);
-  if (raw === undefined) return fallback;
-  const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
-    throw new ConfigError(name, `a whole number ${range}`);
-  }
-  return value;
-}
-
-function boolean(read: (n: string) => string | undefined, name: string, fallback: boolean): boolean {
-  const raw = read(name)?.toLowerCase();
-  if (raw === undefined) return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(name, 'true or false');
-}
-
-function oneOf<T extends string>(read: (n: string) => string | undefined, name: string, values: readonly T[], fallback: T): T {
-  const raw = read(name);
-  if (raw === undefined) return fallback;
-  const found = values.find((v) => v === raw.toLowerCase());
-  if (found === undefined) throw new ConfigError(name, `one of ${values.join(', ')}`);
-  return found;
-}
-
-function parseBaseUrl(raw: string): URL {
-  const url = URL.parse(raw);
-  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
-    throw new ConfigError('BASE_URL', 'an absolute http(s) URL without query or fragment, like https://accounts.example.com');
-  }
-  // Links are built by appending paths, so keep no trailing slash.
-  url.pathname = url.pathname.replace(/\/+$/, '');
-  return url;
-}
-
-function parseDatabaseUrl(raw: string): DatabaseConfig {
-  if (raw.startsWith('sqlite:')) {
-    const path = raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    if (path !== '') return { kind: 'sqlite', path };
-  } else if (/^postgres(ql)?:\/\//.test(raw) && URL.canParse(raw)) {
-    return { kind: 'postgres', url: raw };
-  }
-  throw new ConfigError('DATABASE_URL', 'sqlite:PATH (e.g. sqlite:data/latchkey.db) or postgres://user:password@host:port/database');
-}
-
-function parseOrigins(raw: string | undefined): string[] {
-  if (raw === undefined) return [];
-  return raw.split(',').map((s) => s.trim()).filter((s) => s !== '').map((entry) => {
-    const url = URL.parse(entry);
-    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== entry.replace(/\/$/, '')) {
-      throw new ConfigError('ALLOWED_ORIGINS', 'a comma-separated list of origins like https://app.example.com (scheme, host and port only)');
-    }
-    return url.origin;
-  });
-}
-
-function parseSender(raw: string | undefined, appName: string, baseUrl: URL): string {
-  if (raw === undefined) return `"${appName.replace(/["\\\r\n]/g, '')}" <no-reply@${baseUrl.hostname}>`;
-  // A header value: CR/LF would let it add headers of its own.
-  if (/[\r\n]/.test(raw) || !/@/.test(raw)) throw new ConfigError('MAIL_SENDER', 'an address like "Example <no-reply@example.com>"');
-  return raw;
-}
-
-function parseRedisUrl(raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^rediss?:\/\//.test(raw) || !URL.canParse(raw)) throw new ConfigError('REDIS_URL', 'a URL like redis://127.0.0.1:6379');
-  return raw;
-}
-
-function parseTrustProxy(raw: string | undefined): false | number | string[] {
-  const expects = 'a hop count or a comma-separated list of proxy addresses or CIDR ranges ("true" would believe anyone\'s X-Forwarded-For)';
-  if (raw === undefined || ['false', 'no', 'off', '0'].includes(raw.toLowerCase())) return false;
-  if (/^\d+$/.test(raw)) return Number(raw);
-  const entries = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const valid = entries.every((entry) => {
-    const [address = '', prefix] = entry.split('/');
-    const version = isIP(address);
-    return version !== 0 && (prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128)));
-  });
-  if (!valid || entries.length === 0) throw new ConfigError('TRUST_PROXY', expects);
-  return entries;
-}
-
-/** 32 bytes or more, written as hex or base64 (either alphabet). */
-function parseSecretKey(raw: string | undefined): Buffer | undefined {
-  if (raw === undefined) return undefined;
-  const key = /^(?:[0-9a-f]{2})+$/i.test(raw) ? Buffer.from(raw, 'hex')
-    : /^[A-Za-z0-9+/_-]+={0,2}$/.test(raw) ? Buffer.from(raw, 'base64') : Buffer.alloc(0);
-  if (key.length < 32) throw new ConfigError('SECRET_KEY', 'at least 32 random bytes written as hex or base64 (e.g. the output of `openssl rand -hex 32`)');
-  return key;
-}
-
-function parseManagement(read: (n: string) => string | undefined): Config['management'] {
-  if (read('MANAGEMENT_PORT')?.toLowerCase() === 'off') return undefined;
-  return { host: read('MANAGEMENT_HOST') ?? '127.0.0.1', port: integer(read, 'MANAGEMENT_PORT', 9464, 0, 65535) };
-}
-
-/** http:// on localhost, 127.0.0.0/8 or [::1]: a URL only this machine can open. */
-function isLoopbackHttp(url: URL): boolean {
-  if (url.protocol !== 'http:') return false;
-  const host = url.hostname.toLowerCase();
-  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || (isIP(host) === 4 && host.startsWith('127.'));
-}
-
-function readCaFile(path: string | undefined): string | undefined {
-  if (path === undefined) return undefined;
-  try {
-    const pem = readFileSync(path, 'utf8');
-    if (pem.includes('-----BEGIN CERTIFICATE-----')) return pem;
-  } catch { /* reported below */ }
-  throw new ConfigError('MAIL_CA_FILE', 'the path of a readable PEM file of CA certificates');
-}
-
-function parseTemplatesDir(path: string | undefined): string | undefined {
-  if (path === undefined) return undefined;
-  if (!existsSync(path) || !statSync(path).isDirectory()) throw new ConfigError('TEMPLATES_DIR', 'an existing directory (holding pages/ and mail/ overrides)');
-  return path;
-}
-
-function parseLogoUrl(raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
-  // Absolute, because mail clients cannot resolve a path; http(s) only, so no javascript: or data: reaches an <img>.
-  const url = URL.parse(raw);
-  if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new ConfigError('LOGO_URL', 'an absolute http(s) URL of an image');
-  return url.href;
-}
-
-function parseBrandColor(raw: string | undefined): string {
-  if (raw === undefined) return '#2563eb';
-  // Written into CSS and style attributes: a strict shape leaves no room for anything but a colour.
-  if (!/^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(raw)) throw new ConfigError('BRAND_COLOR', 'a hex colour like #2563eb');
-  return raw.toLowerCase();
-}

@@ -371,3 +371,33 @@ describe('variables that look like ours but are not', () => {
     assert.deepEqual(lookAlikeVariables({ HOME: '/root', TERM: 'xterm', LANG: 'C', HOSTNAME: 'h', MAIL: '/var/mail/root', USER: 'root', PATH: '/bin', PWD: '/', SHELL: '/bin/sh', LOGNAME: 'root' }), []);
   });
 });
+
+describe('v2 variables: log-in links, invitations, cookie domain, webhooks', () => {
+  test('defaults: 900 s log-in links, 7-day invitations, passwordless on, no cookie domain, no webhook', () => {
+    const config = loadConfig({});
+    assert.equal(config.loginLinkTtl, 900);
+    assert.equal(config.inviteTokenTtl, 604800);
+    assert.equal(config.passwordless, true);
+    assert.equal(config.cookieDomain, undefined);
+    assert.equal(config.webhook, undefined);
+  });
+
+  test('PASSWORDLESS=off turns log-in links off', () => {
+    assert.equal(loadConfig({ PASSWORDLESS: 'off' }).passwordless, false);
+  });
+
+  test('COOKIE_DOMAIN: a parent of BASE_URL\'s host, or refused', () => {
+    assert.equal(loadConfig({ BASE_URL: 'http://accounts.example.com', MAIL_SERVER: 'smtp', COOKIE_DOMAIN: 'Example.com' }).cookieDomain, 'example.com');
+    assert.throws(() => loadConfig({ BASE_URL: 'http://accounts.example.com', MAIL_SERVER: 'smtp', COOKIE_DOMAIN: 'other.com' }), /COOKIE_DOMAIN/);
+    assert.throws(() => loadConfig({ BASE_URL: 'http://accounts.example.com', MAIL_SERVER: 'smtp', COOKIE_DOMAIN: 'ple.com' }), /COOKIE_DOMAIN/);
+  });
+
+  test('WEBHOOK_URL and WEBHOOK_SECRET together, the secret as whsec_ base64', () => {
+    const secret = Buffer.alloc(32, 7);
+    const config = loadConfig({ WEBHOOK_URL: 'http://127.0.0.1:9/hook', WEBHOOK_SECRET: `whsec_${secret.toString('base64')}` });
+    assert.deepEqual(config.webhook, { url: 'http://127.0.0.1:9/hook', secret });
+    assert.throws(() => loadConfig({ WEBHOOK_URL: 'http://127.0.0.1:9/hook' }), /WEBHOOK_SECRET/);
+    assert.throws(() => loadConfig({ WEBHOOK_SECRET: `whsec_${secret.toString('base64')}` }), /WEBHOOK_URL/);
+    assert.throws(() => loadConfig({ WEBHOOK_URL: 'http://127.0.0.1:9/hook', WEBHOOK_SECRET: 'not-a-secret' }), /WEBHOOK_SECRET/);
+  });
+});
