@@ -17,12 +17,9 @@ export async function authenticate(deps: FlowDeps, token: string | undefined): P
   if (token === undefined || token === '') throw new AppError('unauthenticated');
   const now = Date.now();
   const sessionHash = hashToken(token);
-  const session = await deps.store.findSession(sessionHash);
-  if (session === undefined || !isLive(deps, session, now)) {
-    throw new AppError('unauthenticated');
-  }
-  const user = await deps.store.findUserById(session.user_id);
-  if (user === undefined) throw new AppError('unauthenticated');
+  const found = await deps.store.findSessionWithUser(sessionHash);
+  if (found === undefined || !isLive(deps, found.session, now)) throw new AppError('unauthenticated');
+  const { session, user } = found;
   if (now - session.last_used_at >= touchEveryMs(deps.config.sessionIdleTtl)) await deps.store.touchSession(sessionHash, now);
   return { user, sessionHash, session };
 }
