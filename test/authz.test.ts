@@ -90,6 +90,13 @@ eachDatabase((kind, skip) => {
           assert.ok(afterUse.lastUsedAt > before.lastUsedAt, `last use moved from ${before.lastUsedAt} to ${afterUse.lastUsedAt}`);
         });
 
+        test("the protected app's request headers pass through the proxy: a foreign Origin is no 403", async () => {
+          const token = await logIn(server, account.email, account.password);
+          const origin = { origin: 'http://elsewhere.example.test' };
+          assertEmpty(await get(path, { authorization: `Bearer ${token}`, ...origin }), 200);
+          assertEmpty(await get(path, origin), 401);
+        });
+
         test('not rate-limited: many requests from one client are all answered', async () => {
           const token = await logIn(server, account.email, account.password);
           for (let i = 0; i < 30; i += 1) {

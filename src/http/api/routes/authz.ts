@@ -30,12 +30,12 @@ export async function authzRoutes(app: FastifyInstance, deps: FlowDeps): Promise
     }
   }
 
-  app.get('/api/authz/auth-request', { schema: routeSchemas.authRequest }, async function authRequest(request, reply) {
+  app.get('/api/authz/auth-request', { schema: routeSchemas.authRequest, config: { anyOrigin: true } }, async function authRequest(request, reply) {
     const session = await sessionOf(request);
     return session === undefined ? reply.code(401).send() : allow(reply, session);
   });
 
-  app.get('/api/authz/forward-auth', { schema: routeSchemas.forwardAuth }, async function forwardAuth(request, reply) {
+  app.get('/api/authz/forward-auth', { schema: routeSchemas.forwardAuth, config: { anyOrigin: true } }, async function forwardAuth(request, reply) {
     const session = await sessionOf(request);
     if (session !== undefined) return allow(reply, session);
     const original = browserNavigation(request) ? originalUrl(request, deps.config) : undefined;
