@@ -130,6 +130,8 @@ eachDatabase((kind, skip) => {
       for (const name of ['x'.repeat(101), 'bad\u0007name', 42, ['a'], { a: 1 }, true]) assertValidation(await patch({ name }), ['name']);
       assertValidation(await patch({}), ['name']);
       assertProblem(await server.request('PATCH', '/api/me', { body: { name: 'Nobody' } }), 401, 'unauthenticated');
+      assertProblem(await server.request('PATCH', '/api/me', { token, body: 'name=Plain', headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type');
+      assertProblem(await server.request('PATCH', '/api/me', { token, body: '{"name": ' }), 400, 'invalid_json');
     });
   });
 });

@@ -1,5 +1,6 @@
 import { AppError } from '../errors.ts';
 import type { User } from '../store/schema.ts';
+import { setName } from '../store/user-admin.ts';
 import type { Client } from './client.ts';
 import { createUser, type CreateUserInput } from './create-user.ts';
 import type { FlowDeps } from './deps.ts';
@@ -39,7 +40,7 @@ export async function inviteUser(deps: FlowDeps, client: Client, input: Omit<Cre
     throw new NotInvitableError('confirmed');
   } else if (name !== null) {
     user = { ...user, name };
-    await deps.store.db.updateTable('users').set({ name }).where('id', '=', user.id).execute();
+    await setName(deps.store.db, user.id, name);
   }
   await issueLink(deps, deps.store, { purpose: 'invite', user });
   return { user, created };

@@ -1,3 +1,4 @@
+import { setName } from '../store/user-admin.ts';
 import type { FlowDeps } from './deps.ts';
 import { checkFields, nameField } from './field-check.ts';
 import { publicUser, type PublicUser } from './public-user.ts';
@@ -6,6 +7,6 @@ import type { Authenticated } from './session.ts';
 /** API.md, PATCH /api/me: the display name, by the rules of sign-up; null or "" clears it. */
 export async function updateName(deps: Pick<FlowDeps, 'store'>, session: Authenticated, input: { name: string | null }): Promise<PublicUser> {
   const { name } = checkFields({ name: nameField(input.name ?? undefined) });
-  await deps.store.db.updateTable('users').set({ name }).where('id', '=', session.user.id).execute();
+  await setName(deps.store.db, session.user.id, name);
   return publicUser({ ...session.user, name });
 }
