@@ -20,6 +20,8 @@ export async function authenticate(deps: FlowDeps, token: string | undefined): P
   const found = await deps.store.findSessionWithUser(sessionHash);
   if (found === undefined || !isLive(deps, found.session, now)) throw new AppError('unauthenticated');
   const { session, user } = found;
+  // Disabling ends every session; this refuses one that a race let through.
+  if (user.disabled_at !== null) throw new AppError('unauthenticated');
   if (now - session.last_used_at >= touchEveryMs(deps.config.sessionIdleTtl)) await deps.store.touchSession(sessionHash, now);
   return { user, sessionHash, session };
 }

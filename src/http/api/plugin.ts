@@ -10,6 +10,7 @@ import { registerOpenApi } from './openapi.ts';
 import { authzRoutes } from './routes/authz.ts';
 import { emailRoutes } from './routes/email.ts';
 import { healthRoutes } from './routes/health.ts';
+import { meRoutes } from './routes/me.ts';
 import { passwordRoutes } from './routes/password.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { userRoutes } from './routes/users.ts';
@@ -25,5 +26,6 @@ export async function apiScope(app: FastifyInstance, options: ApiScopeOptions): 
   await passwordRoutes(app, deps);
   await emailRoutes(app, deps);
   await authzRoutes(app, deps);
+  await meRoutes(app, deps);
   await healthRoutes(app, deps.store);
 }

@@ -16,6 +16,8 @@ const flashKinds = {
   session_signed_out: 'success',
   session_already_ended: 'info',
   other_sessions_signed_out: 'success',
+  name_changed: 'success',
+  account_deleted: 'info',
 } as const;
 
 export type FlashKey = keyof typeof flashKinds;
