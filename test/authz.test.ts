@@ -57,6 +57,13 @@ eachDatabase((kind, skip) => {
           assert.equal(answer.headers.get('x-latchkey-session-id'), (await me(token)).session.id);
         });
 
+        test("a bearer token that is no session (the app's own) does not hide the session cookie", async () => {
+          const token = await logIn(server, account.email, account.password);
+          const answer = await get(path, { authorization: 'Bearer the-apps-own-api-key', cookie: `latchkey_session=${token}` });
+          assertEmpty(answer, 200);
+          assert.equal(answer.headers.get('x-latchkey-session-id'), (await me(token)).session.id);
+        });
+
         test('no session, an unknown token or a malformed header: 401, empty body', async () => {
           for (const headers of [{} as Record<string, string>, { authorization: 'Bearer not-a-token' }, { authorization: 'Basic abc' }, { cookie: 'latchkey_session=nope' }, { cookie: 'latchkey_session=' }]) {
             const answer = await get(path, headers);

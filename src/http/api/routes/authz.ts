@@ -18,10 +18,20 @@ export async function authzRoutes(app: FastifyInstance, deps: FlowDeps): Promise
   const cookieNames = sessionCookieNames(deps.config);
   const loginPage = `${deps.config.baseUrl.href.replace(/\/$/, '')}/login?next=`;
 
-  /** The live session of the request (Bearer first, then the cookie), or undefined. */
+  /**
+   * The live session of the request, or undefined: the bearer token's, else
+   * the cookie's (an app may carry a bearer token of its own through the
+   * proxy, so one that is not a session does not hide the cookie).
+   */
   async function sessionOf(request: FastifyRequest): Promise<Authenticated | undefined> {
-    const token = bearerToken(request) ?? cookieValue(request.headers.cookie, cookieNames);
-    if (token === undefined) return undefined;
+    const bearer = bearerToken(request);
+    const fromBearer = bearer === undefined ? undefined : await liveSession(bearer);
+    if (fromBearer !== undefined) return fromBearer;
+    const cookie = cookieValue(request.headers.cookie, cookieNames);
+    return cookie === undefined || cookie === bearer ? undefined : liveSession(cookie);
+  }
+
+  async function liveSession(token: string): Promise<Authenticated | undefined> {
     try {
       return await authenticate(deps, token);
     } catch (error) {
