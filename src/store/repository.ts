@@ -165,6 +165,21 @@ export abstract class Repository {
       .execute();
   }
 
+  /** The user's sessions still usable now (unexpired, used after `idleCutoff`), newest first. */
+  listLiveSessions(userId: string, now: number, idleCutoff: number): Promise<Session[]> {
+    return this.db.selectFrom('sessions').selectAll().where('user_id', '=', userId)
+      .where('expires_at', '>', now).where('last_used_at', '>', idleCutoff)
+      .orderBy('created_at', 'desc').orderBy('id').execute();
+  }
+
+  /** Ends the user's live session with this public id; false when the user has no such live session. */
+  async deleteLiveSession(userId: string, id: string, now: number, idleCutoff: number): Promise<boolean> {
+    const result = await this.db.deleteFrom('sessions').where('id', '=', id).where('user_id', '=', userId)
+      .where('expires_at', '>', now).where('last_used_at', '>', idleCutoff)
+      .executeTakeFirst();
+    return result.numDeletedRows === 1n;
+  }
+
   // Mail, written in the flow's transaction (the worker's side: outbox-queue.ts)
 
   async insertOutbox(row: NewOutboxRow): Promise<void> {
