@@ -145,7 +145,7 @@ for (const front of fronts) {
         await logIn(second, '/notes');
         assert.equal(JSON.parse(await second.locator('body').textContent() ?? '{}').owner, account.email);
         await second.goto(`${base}/account`);
-        await second.getByRole('button', { name: 'Sign out everywhere else', exact: true }).click();
+        await second.getByRole('button', { name: 'Sign out everywhere else', exact: true }).click({ timeout: 10_000 });
         await second.goto(`${base}/`);
         assert.equal(second.url(), `${base}/`, 'the browser that signed the others out stays in');
 
