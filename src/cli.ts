@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, loadEnvFile, type Config } from './config.ts';
 import { lookAlikeVariables } from './config-names.ts';
 import { isFieldError } from './field-errors.ts';
 import { createLogger, type Logger } from './log.ts';
+import { usersImport } from './commands/users-import.ts';
 import { createTransport, runWorker, serve } from './main.ts';
 import { prunePastRetention } from './retention.ts';
 import { parseEmail } from './security/email-address.ts';
@@ -25,6 +26,8 @@ Commands:
   outbox retry ID… | --all-failed
                          put failed messages back in the queue, due now
   outbox stats           pending, due and failed counts and the age of the oldest due message
+  users import FILE [--format csv|jsonl] [--dry-run]
+                         add another app's users with their password hashes (no mail; existing accounts untouched)
 
 Configuration comes from the environment or a .env file in the working directory.`;
 
@@ -37,11 +40,13 @@ async function main(argv: string[]): Promise<number> {
       status: { type: 'string' },
       limit: { type: 'string' },
       'all-failed': { type: 'boolean' },
+      format: { type: 'string' },
+      'dry-run': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const [group = '', verb] = positionals;
-  const command = group === 'mail' || group === 'outbox' ? `${group} ${verb ?? ''}`.trim() : positionals.join(' ');
+  const command = group === 'mail' || group === 'outbox' || group === 'users' ? `${group} ${verb ?? ''}`.trim() : positionals.join(' ');
   if (values.help === true || command === '' || command === 'help') {
     process.stdout.write(`${usage}\n`);
     return command === '' && values.help !== true ? 2 : 0;
@@ -78,6 +83,8 @@ async function main(argv: string[]): Promise<number> {
     case 'outbox retry':
     case 'outbox stats':
       return outboxCommand(config, verb!, positionals.slice(2), values);
+    case 'users import':
+      return usersImport({ positionals: positionals.slice(2), format: values.format, dryRun: values['dry-run'] }, config, { stdout: process.stdout, stderr: process.stderr });
     default:
       process.stderr.write(`latchkey: unknown command "${command}"\n\n${usage}\n`);
       return 2;
