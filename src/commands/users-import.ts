@@ -104,7 +104,7 @@ export async function usersImport(args: UsersImportArgs, config: Config, streams
   progress?.done();
   out.write(`${dryRun ? 'dry run, nothing written: ' : ''}${counts.read} rows read, ${counts.written} ${dryRun ? 'would be written' : 'written'}, ${counts.refused} refused\n`);
   const formatList = [...formats].sort((a, b) => b[1] - a[1]).map(([name, count]) => `${name} ${count}`).join(', ');
-  out.write(`hash formats: ${formatList === '' ? 'none' : formatList}\n`);
+  out.write(`hash formats of the rows read: ${formatList === '' ? 'none' : formatList}\n`);
   if (counts.defaultLocale > 0) out.write(`locale not one of en, ru, zh-CN (set to en): ${counts.defaultLocale} rows\n`);
   return 0;
 }
@@ -123,8 +123,7 @@ function toRow(record: ImportRecord): (Row & { format: string; localeDefaulted: 
   const hash = text(fields.password_hash).trim();
   const legacy = hash === '' ? undefined : parseLegacyHash(hash);
   if (hash !== '' && legacy === undefined) return 'unknown hash format';
-  const name = nameField(text(fields.name));
-  if (isFieldError(name)) return `bad name (${name.code})`;
+  const name = importedName(text(fields.name));
   const createdAt = fields.created_at === undefined || fields.created_at === null || text(fields.created_at).trim() === '' ? Date.now() : parseTime(fields.created_at);
   if (createdAt === undefined) return 'bad created_at (ISO 8601 or seconds since the epoch)';
   const confirmedAt = parseConfirmed(fields.confirmed, createdAt);
@@ -136,6 +135,18 @@ function toRow(record: ImportRecord): (Row & { format: string; localeDefaulted: 
     password_hash: hash, confirmed_at: confirmedAt, created_at: createdAt, locale: locale ?? defaultLocale,
   };
   return { line, user, format: legacy?.format ?? noPassword, localeDefaulted: locale === undefined };
+}
+
+/**
+ * A name as sign-up would take it, made so rather than refused: an account is
+ * not worth losing over its display name. Line breaks and other control
+ * characters become spaces; past 100 characters it is cut.
+ */
+function importedName(raw: string): string | null {
+  // eslint-disable-next-line no-control-regex
+  const cleaned = [...raw.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim()].slice(0, 100).join('').trim();
+  const name = nameField(cleaned);
+  return isFieldError(name) ? null : name;
 }
 
 function text(value: unknown): string {
