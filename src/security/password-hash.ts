@@ -105,17 +105,25 @@ async function verifyAny(stored: string, typed: string): Promise<Verification> {
 // cost, the slowest of them): an idle timer, not work. Zero until an imported
 // hash has been verified, so a service without imports pays nothing;
 // flows/legacy-timing.ts verifies one at start-up when the database holds any.
-const legacyMs = new Map<string, number>();
+// The padding is the average plus twice the mean deviation: an imported
+// hash's own answer is the slower of its work and the padding, so a padding
+// of the bare average would leave it a few milliseconds behind the others.
+const legacyMs = new Map<string, { average: number; deviation: number }>();
 
 function noteLegacyTime(cost: string, ms: number): void {
-  const average = legacyMs.get(cost);
-  legacyMs.set(cost, average === undefined ? ms : average + (ms - average) / 8);
+  const seen = legacyMs.get(cost);
+  if (seen === undefined) {
+    legacyMs.set(cost, { average: ms, deviation: ms / 10 });
+    return;
+  }
+  seen.deviation += (Math.abs(ms - seen.average) - seen.deviation) / 8;
+  seen.average += (ms - seen.average) / 8;
 }
 
 /** How long every password verification takes at least, in milliseconds. */
 export function legacyFloorMs(): number {
   let floor = 0;
-  for (const ms of legacyMs.values()) floor = Math.max(floor, ms);
+  for (const { average, deviation } of legacyMs.values()) floor = Math.max(floor, average + 2 * deviation);
   return floor;
 }
 
