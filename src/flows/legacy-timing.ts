@@ -4,8 +4,9 @@
 // teaches it before the first log-in: while the database holds an imported
 // hash, one is verified (against a random password) before the first
 // password of this process is checked. Checked again every few minutes, in
-// the background, for imports made while the service runs.
-import { measureLegacyHash } from '../security/password-hash.ts';
+// the background, for imports made while the service runs, and to stop the
+// waiting once every imported account has logged in (moved to argon2id).
+import { forgetImportedHashTimes, measureLegacyHash } from '../security/password-hash.ts';
 import type { Store } from '../store/store.ts';
 import { sampleImportedHash } from '../store/user-import.ts';
 
@@ -20,6 +21,8 @@ export function learnImportedHashTime(store: Store): Promise<void> {
   const done = (async () => {
     const sample = await sampleImportedHash(store.db);
     if (sample !== undefined) await measureLegacyHash(sample);
+    // Only when this process has timed imported hashes before: a check with none left ends the waiting.
+    else if (previous !== undefined) forgetImportedHashTimes();
   })().catch(() => {
     // A failed look-up (database down) is the request's own error to report, not this one's.
     learned.delete(store);

@@ -127,6 +127,11 @@ export function legacyFloorMs(): number {
   return floor;
 }
 
+/** No imported hash is left to hide (every owner has logged in since): log-ins stop waiting. */
+export function forgetImportedHashTimes(): void {
+  legacyMs.clear();
+}
+
 /** Verifies a random password against an imported hash, to learn how long its kind takes (false when it is none we know). */
 export async function measureLegacyHash(stored: string): Promise<boolean> {
   if (parseLegacyHash(stored) === undefined) return false;
