@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { eachDatabase, testSecretKey } from './support/databases.ts';
 import { startServer, type TestServer } from './support/latchkey.ts';
 import { runCli } from './support/serve-process.ts';
@@ -166,6 +168,32 @@ eachDatabase((kind, skip) => {
       assert.equal(Number(one.confirmed_at), 1_500_000_000_000);
       assert.equal(one.locale, 'zh-CN');
       assert.equal(one.name, 'Jay');
+    });
+
+    // The README's other export: the same Flask table kept in PostgreSQL (booleans t/f, timestamps without a zone).
+    test('the psql \\copy export of the same table imports the same way', { skip: kind === 'postgres' ? false : 'a PostgreSQL app only' }, async () => {
+      const flask = new DatabaseSync(join(dir, 'app.db'), { readOnly: true });
+      const source = flask.prepare('select username, email, password_hash, name, member_since, confirmed from user').all() as Record<string, string | number | null>[];
+      flask.close();
+      const client = new pg.Client({ connectionString: server.database.url });
+      await client.connect();
+      try {
+        await client.query('create table "user" (id serial primary key, username varchar(64), email varchar(120), password_hash varchar(256), name varchar(64), member_since timestamp, confirmed boolean)');
+        for (const r of source) {
+          await client.query('insert into "user" (username, email, password_hash, name, member_since, confirmed) values ($1, $2, $3, $4, $5, $6)', [r.username, `pg-${r.email}`, r.password_hash, r.name, r.member_since, r.confirmed === 1]);
+        }
+      } finally {
+        await client.end();
+      }
+      const file = join(dir, 'from-postgres.csv');
+      execFileSync('psql', [server.database.url, '-c', `\\copy (select email, name, confirmed, member_since as created_at, password_hash from "user") to '${file}' with (format csv, header)`]);
+      const result = await importCli(file);
+      assert.match(result.stdout, new RegExp(`^${users.length} rows read, ${users.length} written, 0 refused$`, 'm'), result.stdout + result.stderr);
+      for (const user of users.filter((u) => u.password !== null)) {
+        const answer = await server.request('POST', '/api/sessions', { body: { email: `pg-${user.email}`, password: user.password } });
+        assert.equal(answer.status, user.confirmed ? 201 : 403, `${user.format}: ${answer.text}`);
+        if (user.confirmed) assert.equal(answer.json.user.created_at, '2021-03-04T05:06:07Z');
+      }
     });
 
     test('a bad argument: non-zero exit and one line', async () => {

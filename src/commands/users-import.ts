@@ -183,7 +183,7 @@ function parseConfirmed(value: unknown, createdAt: number): number | null | fals
 class Progress {
   readonly #stream: NodeJS.WritableStream;
   readonly #started = performance.now();
-  #last = 0;
+  #last = performance.now();
   #shown = false;
   constructor(stream: NodeJS.WritableStream) { this.#stream = stream; }
 
