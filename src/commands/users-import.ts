@@ -2,9 +2,9 @@
 // Commands): another app's users, their password hashes as they are, in
 // batches of one statement each. The file is streamed and refused rows are
 // printed as they come, so a million rows take bounded memory; the one thing
-// kept per row is a 53-bit digest of its canonical address (to tell a row
-// repeated in the file), about 40 bytes a row. Sends no mail.
-import { createHash, randomUUID } from 'node:crypto';
+// kept per row is a digest of its canonical address (address-digests.ts, 24
+// bytes a row at most). Sends no mail.
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
@@ -17,6 +17,7 @@ import { parseLegacyHash } from '../security/legacy-hashes.js';
 import type { NewUser } from '../store/schema.ts';
 import { openStore } from '../store/store.ts';
 import { insertImportedUsers, takenAddresses } from '../store/user-import.ts';
+import { AddressDigests } from './address-digests.ts';
 import { readRecords, type ImportRecord } from './import-records.ts';
 
 export type UsersImportArgs = { positionals: string[]; format?: string; dryRun?: boolean };
@@ -43,7 +44,7 @@ export async function usersImport(args: UsersImportArgs, config: Config, streams
   const out = streams.stdout;
   const counts = { read: 0, written: 0, refused: 0, defaultLocale: 0 };
   const formats = new Map<string, number>();
-  const seen = new Map<number, number>();
+  const seen = new AddressDigests();
   let batch: Row[] = [];
   const progress = streams.stderr.isTTY === true ? new Progress(streams.stderr) : undefined;
 
@@ -74,8 +75,7 @@ export async function usersImport(args: UsersImportArgs, config: Config, streams
         refused(record.line, row);
         continue;
       }
-      const key = addressKey(row.user.email_canonical);
-      const first = seen.get(key);
+      const first = seen.firstLine(row.user.email_canonical, record.line);
       if (first !== undefined) {
         // Earlier rows must be written before the database can say whether this is the same address
         // (it nearly always is: two addresses share a 53-bit digest once in ~10^10 pairs).
@@ -84,8 +84,6 @@ export async function usersImport(args: UsersImportArgs, config: Config, streams
           refused(record.line, `address repeated in the file (line ${first})`);
           continue;
         }
-      } else {
-        seen.set(key, record.line);
       }
       const hashFormat = row.format;
       formats.set(hashFormat, (formats.get(hashFormat) ?? 0) + 1);
@@ -107,11 +105,6 @@ export async function usersImport(args: UsersImportArgs, config: Config, streams
   out.write(`hash formats of the rows read: ${formatList === '' ? 'none' : formatList}\n`);
   if (counts.defaultLocale > 0) out.write(`locale not one of en, ru, zh-CN (set to en): ${counts.defaultLocale} rows\n`);
   return 0;
-}
-
-function addressKey(canonical: string): number {
-  const digest = createHash('sha256').update(canonical).digest();
-  return digest.readUInt32BE(0) * 2 ** 21 + (digest.readUInt32BE(4) >>> 11);
 }
 
 /** The user a record makes, or why it is refused. */
