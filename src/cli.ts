@@ -1,10 +1,11 @@
 #!/usr/bin/env -S node --disable-warning=ExperimentalWarning
-// latchkey serve | migrate | worker | prune | mail test --to ADDRESS
+// latchkey serve | migrate | worker | prune | mail test --to ADDRESS | outbox … | users …
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, loadEnvFile, type Config } from './config.ts';
 import { lookAlikeVariables } from './config-names.ts';
 import { isFieldError } from './field-errors.ts';
+import { usersCommand, usersUsage } from './commands/users.ts';
 import { createLogger, type Logger } from './log.ts';
 import { usersImport } from './commands/users-import.ts';
 import { createTransport, runWorker, serve } from './main.ts';
@@ -26,12 +27,20 @@ Commands:
   outbox retry ID… | --all-failed
                          put failed messages back in the queue, due now
   outbox stats           pending, due and failed counts and the age of the oldest due message
+${usersUsage}
   users import FILE [--format csv|jsonl] [--dry-run]
                          add another app's users with their password hashes (no mail; existing accounts untouched)
 
 Configuration comes from the environment or a .env file in the working directory.`;
 
 async function main(argv: string[]): Promise<number> {
+  // `users` has options of its own (src/commands/users.ts): parsed there.
+  if (argv[0] === 'users' && !argv.includes('--help') && !argv.includes('-h')) {
+    loadEnvFile();
+    const config = loadConfig();
+    if (argv[1] === 'import') return importCommand(config, argv.slice(2));
+    return usersCommand(config, argv.slice(1));
+  }
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -40,13 +49,11 @@ async function main(argv: string[]): Promise<number> {
       status: { type: 'string' },
       limit: { type: 'string' },
       'all-failed': { type: 'boolean' },
-      format: { type: 'string' },
-      'dry-run': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const [group = '', verb] = positionals;
-  const command = group === 'mail' || group === 'outbox' || group === 'users' ? `${group} ${verb ?? ''}`.trim() : positionals.join(' ');
+  const command = group === 'mail' || group === 'outbox' ? `${group} ${verb ?? ''}`.trim() : positionals.join(' ');
   if (values.help === true || command === '' || command === 'help') {
     process.stdout.write(`${usage}\n`);
     return command === '' && values.help !== true ? 2 : 0;
@@ -83,12 +90,23 @@ async function main(argv: string[]): Promise<number> {
     case 'outbox retry':
     case 'outbox stats':
       return outboxCommand(config, verb!, positionals.slice(2), values);
-    case 'users import':
-      return usersImport({ positionals: positionals.slice(2), format: values.format, dryRun: values['dry-run'] }, config, { stdout: process.stdout, stderr: process.stderr });
     default:
       process.stderr.write(`latchkey: unknown command "${command}"\n\n${usage}\n`);
       return 2;
   }
+}
+
+/** `latchkey users import FILE [--format csv|jsonl] [--dry-run]` (src/commands/users-import.ts). */
+function importCommand(config: Config, args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { format: { type: 'string' }, 'dry-run': { type: 'boolean' } } });
+  } catch (error) {
+    process.stderr.write(`latchkey: users import: ${(error as Error).message.split('\n')[0]}\n`);
+    return Promise.resolve(2);
+  }
+  const { positionals, values } = parsed;
+  return usersImport({ positionals, format: values.format, dryRun: values['dry-run'] }, config, { stdout: process.stdout, stderr: process.stderr });
 }
 
 /** `latchkey worker`: delivers the outbox beside a `serve` (main.ts runWorker). */

@@ -197,7 +197,7 @@ eachDatabase((kind, skip) => {
     });
 
     test('a bad argument: non-zero exit and one line', async () => {
-      const cases: string[][] = [[], [csv, csv], [csv, '--format', 'xml'], [join(dir, 'missing.csv')], [join(dir, 'app.db')]];
+      const cases: string[][] = [[], [csv, csv], [csv, '--bogus'], [csv, '--format', 'xml'], [join(dir, 'missing.csv')], [join(dir, 'app.db')]];
       for (const args of cases) {
         const result = await importCli(...args);
         assert.notEqual(result.code, 0, args.join(' '));
