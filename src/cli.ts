@@ -8,6 +8,7 @@ import { lookAlikeVariables } from './config-names.ts';
 import { isFieldError } from './field-errors.ts';
 import { usersCommand, usersUsage } from './commands/users.ts';
 import { createLogger, type Logger } from './log.ts';
+import { usersImport } from './commands/users-import.ts';
 import { createTransport, runWorker, serve } from './main.ts';
 import { prunePastRetention } from './retention.ts';
 import { parseEmail } from './security/email-address.ts';
@@ -28,6 +29,8 @@ Commands:
                          put failed messages back in the queue, due now
   outbox stats           pending, due and failed counts and the age of the oldest due message
 ${usersUsage}
+  users import FILE [--format csv|jsonl] [--dry-run]
+                         add another app's users with their password hashes (no mail; existing accounts untouched)
 
 Options:
   --version              print the version and exit
@@ -40,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'users' && !argv.includes('--help') && !argv.includes('-h')) {
     loadEnvFile();
     const config = loadConfig();
-    // `users import` (src/commands/users-import.ts) is dispatched here, before usersCommand.
+    if (argv[1] === 'import') return importCommand(config, argv.slice(2));
     return usersCommand(config, argv.slice(1));
   }
   const { positionals, values } = parseArgs({
@@ -103,6 +106,19 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`latchkey: unknown command "${command}"\n\n${usage}\n`);
       return 2;
   }
+}
+
+/** `latchkey users import FILE [--format csv|jsonl] [--dry-run]` (src/commands/users-import.ts). */
+function importCommand(config: Config, args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: { format: { type: 'string' }, 'dry-run': { type: 'boolean' } } });
+  } catch (error) {
+    process.stderr.write(`latchkey: users import: ${(error as Error).message.split('\n')[0]}\n`);
+    return Promise.resolve(2);
+  }
+  const { positionals, values } = parsed;
+  return usersImport({ positionals, format: values.format, dryRun: values['dry-run'] }, config, { stdout: process.stdout, stderr: process.stderr });
 }
 
 /** `latchkey worker`: delivers the outbox beside a `serve` (main.ts runWorker). */

@@ -3,9 +3,9 @@
 // whether a typed password was right. The per-client limits stay in the HTTP layer.
 import { AppError, RateLimitedError } from '../errors.ts';
 import { dummyHash, verifyPassword, type Verification } from '../security/password-hash.ts';
-import { normalizePassword } from '../security/password-policy.ts';
 import type { User } from '../store/schema.ts';
 import type { FlowDeps } from './deps.ts';
+import { learnImportedHashTime } from './legacy-timing.ts';
 
 /** The mail-sending actions, each with a count of its own per address. */
 export type MailAction = 'sign-up' | 'resend-confirm' | 'reset-password-request' | 'update-email';
@@ -39,7 +39,8 @@ export async function verifyPasswordAttempt<T extends Pick<User, 'password_hash'
   if (typed.length > longestPossiblePassword) throw new AppError('invalid_credentials');
   let verification: Verification;
   try {
-    verification = await verifyPassword(account?.password_hash ?? dummyHash, normalizePassword(typed));
+    await learnImportedHashTime(deps.store);
+    verification = await verifyPassword(account?.password_hash ?? dummyHash, typed);
   } catch (error) {
     await failures.giveBack(canonicalAddress);
     throw error;

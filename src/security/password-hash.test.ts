@@ -111,13 +111,21 @@ describe('verifyPassword', () => {
   for (const [label, stored] of [
     ['an empty string', ''],
     ['plain text', 'hunter2'],
-    ['a bcrypt hash', '$2b$12$C6UzMDM.H6dfI/f/IKxGhuI3TG3k2N5Jq6PvQxPkdhYpZB9ivmNKy'],
-    ['an argon2i (not argon2id) hash', '$argon2i$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY'],
     ['an argon2id hash of another version', '$argon2id$v=16$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY'],
     ['an argon2id hash without its tag', '$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA'],
   ] as const) {
     test(`a malformed stored hash (${label}) is not ok`, async () => {
       assert.deepEqual(await verifyPassword(stored, 'hunter2'), { ok: false, needsRehash: false });
+    });
+  }
+
+  // Imported formats (legacy-hashes.js): verified, so a wrong password is not ok, and a right one would be rehashed.
+  for (const [label, stored] of [
+    ['a bcrypt hash', '$2b$12$C6UzMDM.H6dfI/f/IKxGhuI3TG3k2N5Jq6PvQxPkdhYpZB9ivmNKy'],
+    ['an argon2i (not argon2id) hash', '$argon2i$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY'],
+  ] as const) {
+    test(`an imported hash (${label}) does not verify a wrong password`, async () => {
+      assert.deepEqual(await verifyPassword(stored, 'hunter2'), { ok: false, needsRehash: true });
     });
   }
 

@@ -7,11 +7,15 @@ import { randomBytes, timingSafeEqual, type Argon2Parameters } from 'node:crypto
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { RetryLaterError } from '../errors.ts';
+import { parseLegacyHash } from './legacy-hashes.js';
+import { normalizePassword } from './password-policy.ts';
 
 const threads = availableParallelism();
 // HASH_QUEUE_MAX's default, for processes that never configure it (commands, unit tests).
 let queueMax = 100;
-let pool: Piscina<Argon2Parameters, Uint8Array> | undefined;
+/** argon2id parameters (a tag comes back), or an imported hash to check a password against (a match or not). */
+type HashingTask = Argon2Parameters | { legacy: string; password: Uint8Array };
+let pool: Piscina<HashingTask, Uint8Array | boolean> | undefined;
 // Milliseconds from asking for a hashing to its answer (waiting included), averaged over
 // the recent ones: about how long a full queue takes to drain, so what Retry-After says.
 let averageMs = 50;
@@ -27,8 +31,8 @@ export function configureHashing(options: { queueMax: number }): void {
   queueMax = options.queueMax;
 }
 
-function hashingPool(): Piscina<Argon2Parameters, Uint8Array> {
-  pool ??= new Piscina<Argon2Parameters, Uint8Array>({
+function hashingPool(): Piscina<HashingTask, Uint8Array | boolean> {
+  pool ??= new Piscina<HashingTask, Uint8Array | boolean>({
     filename: new URL('./argon2-worker.js', import.meta.url).href,
     maxThreads: threads,
     minThreads: 0,
@@ -60,13 +64,79 @@ function phcBase64(bytes: Buffer): string {
 
 export type Verification = { ok: boolean; needsRehash: boolean };
 
-export async function verifyPassword(stored: string, password: string): Promise<Verification> {
+/**
+ * `typed` is the password as typed: argon2id hashes (ours) are of its NFKC
+ * form, imported ones of the string itself (API.md: "exactly as typed").
+ * A hash of no known format (an imported account without a password) costs
+ * a dummy verification and matches nothing. Every answer takes at least as
+ * long as imported hashes take to verify (see legacyFloorMs).
+ */
+export async function verifyPassword(stored: string, typed: string): Promise<Verification> {
+  const started = performance.now();
+  const verification = await verifyAny(stored, typed);
+  const wait = legacyFloorMs() - (performance.now() - started);
+  if (wait >= 1) await new Promise((resolve) => setTimeout(resolve, wait));
+  return verification;
+}
+
+async function verifyAny(stored: string, typed: string): Promise<Verification> {
   const parsed = parsePhc(stored);
-  if (parsed === undefined) return { ok: false, needsRehash: false };
-  const tag = await derive(password, parsed.salt, parsed.params, parsed.tag.length);
-  const ok = timingSafeEqual(tag, parsed.tag);
-  const needsRehash = parsed.params.memory < currentParams.memory || parsed.params.passes < currentParams.passes;
-  return { ok, needsRehash };
+  if (parsed !== undefined) {
+    const tag = await derive(normalizePassword(typed), parsed.salt, parsed.params, parsed.tag.length);
+    const ok = timingSafeEqual(tag, parsed.tag);
+    const needsRehash = parsed.params.memory < currentParams.memory || parsed.params.passes < currentParams.passes;
+    return { ok, needsRehash };
+  }
+  const legacy = parseLegacyHash(stored);
+  if (legacy === undefined) {
+    await verifyAny(dummyHash, typed);
+    return { ok: false, needsRehash: false };
+  }
+  const started = performance.now();
+  const ok = await runHashing({ legacy: stored, password: Buffer.from(typed, 'utf8') }) === true;
+  noteLegacyTime(legacy.cost, performance.now() - started);
+  return { ok, needsRehash: true };
+}
+
+// API.md: a log-in to an imported account answers in about the same time as
+// any other, but a werkzeug PBKDF2 at 600,000 iterations costs several times
+// our argon2id. Nothing can make it faster, so every verification waits until
+// it has taken as long as imported hashes take (an average per format and
+// cost, the slowest of them): an idle timer, not work. Zero until an imported
+// hash has been verified, so a service without imports pays nothing;
+// flows/legacy-timing.ts verifies one at start-up when the database holds any.
+// The padding is the average plus twice the mean deviation: an imported
+// hash's own answer is the slower of its work and the padding, so a padding
+// of the bare average would leave it a few milliseconds behind the others.
+const legacyMs = new Map<string, { average: number; deviation: number }>();
+
+function noteLegacyTime(cost: string, ms: number): void {
+  const seen = legacyMs.get(cost);
+  if (seen === undefined) {
+    legacyMs.set(cost, { average: ms, deviation: ms / 10 });
+    return;
+  }
+  seen.deviation += (Math.abs(ms - seen.average) - seen.deviation) / 8;
+  seen.average += (ms - seen.average) / 8;
+}
+
+/** How long every password verification takes at least, in milliseconds. */
+export function legacyFloorMs(): number {
+  let floor = 0;
+  for (const { average, deviation } of legacyMs.values()) floor = Math.max(floor, average + 2 * deviation);
+  return floor;
+}
+
+/** No imported hash is left to hide (every owner has logged in since): log-ins stop waiting. */
+export function forgetImportedHashTimes(): void {
+  legacyMs.clear();
+}
+
+/** Verifies a random password against an imported hash, to learn how long its kind takes (false when it is none we know). */
+export async function measureLegacyHash(stored: string): Promise<boolean> {
+  if (parseLegacyHash(stored) === undefined) return false;
+  await verifyAny(stored, randomBytes(12).toString('base64'));
+  return true;
 }
 
 /**
@@ -78,21 +148,26 @@ export async function verifyPassword(stored: string, password: string): Promise<
 export const dummyHash = `$argon2id$v=19$m=${currentParams.memory},t=${currentParams.passes},p=${currentParams.parallelism}$${phcBase64(randomBytes(saltLength))}$${phcBase64(randomBytes(tagLength))}`;
 
 async function derive(password: string, nonce: Buffer, params: Argon2Params, length: number): Promise<Buffer> {
-  const hashing = hashingPool();
-  // Checked here rather than with piscina's maxQueue: the bound can change with the
-  // configuration, and the refusal is ours to word (503 with Retry-After).
-  if (hashing.queueSize >= queueMax) throw new RetryLaterError('unavailable', Math.max(1, Math.ceil(averageMs / 1000)));
-  const started = performance.now();
-  const tag = await hashing.run({
+  const tag = await runHashing({
     message: Buffer.from(password, 'utf8'),
     nonce,
     memory: params.memory,
     passes: params.passes,
     parallelism: params.parallelism,
     tagLength: length,
-  });
-  averageMs += (performance.now() - started - averageMs) / 16;
+  }) as Uint8Array;
   return Buffer.from(tag.buffer, tag.byteOffset, tag.byteLength);
+}
+
+async function runHashing(task: HashingTask): Promise<Uint8Array | boolean> {
+  const hashing = hashingPool();
+  // Checked here rather than with piscina's maxQueue: the bound can change with the
+  // configuration, and the refusal is ours to word (503 with Retry-After).
+  if (hashing.queueSize >= queueMax) throw new RetryLaterError('unavailable', Math.max(1, Math.ceil(averageMs / 1000)));
+  const started = performance.now();
+  const result = await hashing.run(task);
+  averageMs += (performance.now() - started - averageMs) / 16;
+  return result;
 }
 
 const phc = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/;
