@@ -1,10 +1,10 @@
 import { AppError } from '../errors.ts';
 import { hashPassword } from '../security/password-hash.ts';
-import { hashToken } from '../security/tokens.ts';
 import type { FlowDeps } from './deps.ts';
 import { checkFields, passwordField } from './field-check.ts';
+import { tokenHashOf, type Redemption } from './link-code.ts';
 
-export type ResetPasswordInput = { token: string; password: string };
+export type ResetPasswordInput = Redemption & { password: string };
 
 /**
  * API.md, POST /api/reset-password: sets the password, spends the token,
@@ -15,7 +15,7 @@ export type ResetPasswordInput = { token: string; password: string };
  */
 export async function resetPassword(deps: FlowDeps, input: ResetPasswordInput): Promise<{ userId: string }> {
   const { store, outbox, config } = deps;
-  const tokenHash = hashToken(input.token);
+  const tokenHash = await tokenHashOf(deps, input, ['reset']);
   const live = await store.findLiveToken(tokenHash, ['reset'], Date.now());
   const user = live && (await store.findUserById(live.user_id));
   if (user === undefined) throw new AppError('invalid_token');
@@ -29,7 +29,7 @@ export async function resetPassword(deps: FlowDeps, input: ResetPasswordInput): 
     if ((await tx.spendToken(tokenHash, ['reset'], now)) === undefined) throw new AppError('invalid_token');
     await tx.setPassword(user.id, passwordHash);
     await tx.confirmUser(user.id, now);
-    await tx.voidTokens(user.id, ['reset', 'email_change'], now);
+    await tx.voidTokens(user.id, ['reset', 'email_change', 'login'], now);
     await tx.deleteSessions(user.id);
     await outbox.enqueue(tx, { kind: 'password_changed', to: user.email, params: { name: user.name, locale: user.locale } }, now);
   });

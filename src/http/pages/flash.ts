@@ -13,6 +13,7 @@ const flashKinds = {
   email_change_requested: 'info',
   email_changed: 'success',
   login_required: 'warning',
+  login_link_sent: 'info',
 } as const;
 
 export type FlashKey = keyof typeof flashKinds;

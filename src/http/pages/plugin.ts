@@ -15,6 +15,7 @@ import { PageRenderer } from './render.ts';
 import { accountRoutes } from './routes/account.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { devMailboxRoutes } from './routes/dev-mailbox.ts';
+import { loginLinkRoutes } from './routes/login-links.ts';
 import { publicRoutes } from './routes/public.ts';
 
 export type PageScopeOptions = { deps: FlowDeps; devMailbox?: DevMailbox | undefined };
@@ -24,6 +25,7 @@ export async function pageScope(app: FastifyInstance, options: PageScopeOptions)
   await setUpPages(app, pages);
   assetRoutes(app, pages);
   publicRoutes(app, pages);
+  loginLinkRoutes(app, pages);
   accountRoutes(app, pages);
   if (options.devMailbox !== undefined) devMailboxRoutes(app, pages, options.devMailbox);
 }
