@@ -11,7 +11,7 @@ import { request, startServer, type TestServer } from './support/latchkey.ts';
 const endpoints: [string, string][] = [
   ['post', '/api/users'], ['post', '/api/confirm'], ['post', '/api/resend-confirm'], ['post', '/api/sessions'],
   ['delete', '/api/sessions/current'], ['get', '/api/me'], ['post', '/api/reset-password-request'], ['post', '/api/reset-password'],
-  ['post', '/api/update-password'], ['post', '/api/update-email'], ['get', '/api/health'],
+  ['post', '/api/update-password'], ['post', '/api/update-email'], ['get', '/api/health'], ['post', '/api/login-links'],
 ];
 
 describe('/openapi.json and /metrics', () => {
@@ -30,6 +30,9 @@ describe('/openapi.json and /metrics', () => {
     assert.deepEqual(signUp.requestBody.content['application/json'].schema.required, ['email', 'password']);
     assert.ok(signUp.responses['202'], 'the 202 answer is documented');
     assert.deepEqual(document.paths['/api/me'].get.security, [{ bearer: [] }]);
+    // POST /api/sessions takes exactly one of three shapes (API.md), and says so.
+    const shapes = document.paths['/api/sessions'].post.requestBody.content['application/json'].schema.anyOf;
+    assert.deepEqual(shapes.map((shape: { required: string[] }) => shape.required.sort()), [['email', 'password'], ['token'], ['code', 'email']]);
   });
 
   test('/api/health is documented as {status} and nothing else', async () => {
