@@ -80,6 +80,13 @@ eachDatabase((kind, skip) => {
       assertProblem(await server.request('POST', '/api/confirm', { body: { token: tokenFromLink(linkTo(mail, '/confirm-email')) } }), 400, 'invalid_token');
     });
 
+    test('a right code with a weak password is no wrong code: six refused passwords leave it working', async () => {
+      const account = await createAccount(server);
+      const code = codeOf(await mailFrom(server, '/api/reset-password-request', { email: account.email }, account.email));
+      for (let i = 0; i < 6; i += 1) assertValidation(await server.request('POST', '/api/reset-password', { body: { email: account.email, code, password: 'short' } }), ['password']);
+      assertMessage(await server.request('POST', '/api/reset-password', { body: { email: account.email, code, password: strongPassword() } }), 200);
+    });
+
     test('five wrong codes void a reset code and its link', async () => {
       const account = await createAccount(server);
       const mail = await mailFrom(server, '/api/reset-password-request', { email: account.email }, account.email);
