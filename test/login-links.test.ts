@@ -192,6 +192,18 @@ eachDatabase((kind, skip) => {
       assertProblem(await sessionsPost(server, { token }), 400, 'invalid_token');
     });
 
+    test('a disabled account: a valid link or code is 403 account_disabled (and stays unspent); no new link is mailed', async () => {
+      const own = await createAccount(server);
+      const { token, code } = await askLoginLink(server, own.email);
+      // As if disabled between the mail and its use (`users disable` also voids live links).
+      await server.running.store.db.updateTable('users').set({ disabled_at: Date.now() }).where('email_canonical', '=', own.email.toLowerCase()).execute();
+      assertProblem(await sessionsPost(server, { token }), 403, 'account_disabled');
+      assertProblem(await sessionsPost(server, { email: own.email, code }), 403, 'account_disabled');
+      const counts = mailCounts(server, [own.email]);
+      assertMessage(await server.request('POST', '/api/login-links', { body: { email: own.email } }), 202);
+      await assertNoNewMail(server, [own.email], counts);
+    });
+
     test('codes are stored only as a keyed hash; the outbox holds the code sealed', async () => {
       const { token, code } = await askLoginLink(server, account.email);
       const rows = await server.running.store.db.selectFrom('tokens').selectAll().where('code_hash', 'is not', null).execute();

@@ -37,13 +37,13 @@ describe('mail in every language', () => {
         if (locale === 'ru') assert.match(message.subject + message.text, cyrillic, `${locale}/${kind} is Russian`);
         if (locale !== 'en') assert.doesNotMatch(message.text, /\b(the|your|this) /i, `${locale}/${kind} has no English sentence left`);
         assert.match(message.html, new RegExp(`<html lang="${locale}">`));
-        if (['confirm', 'reset_password', 'email_change_confirm', 'login_link'].includes(kind)) {
+        if (['confirm', 'reset_password', 'email_change_confirm', 'login_link', 'invitation'].includes(kind)) {
           assert.ok(message.text.includes('042917') && message.html.includes('>042917<'), `${locale}/${kind} carries the code in both parts`);
           assert.ok(message.text.includes(link), `${locale}/${kind} text carries the link`);
           assert.ok(message.html.includes(link.replace('&', '&amp;')), `${locale}/${kind} HTML carries the link`);
           assert.ok(message.text.includes(validFor[locale]) && message.html.includes(validFor[locale]), `${locale}/${kind} says it lasts ${validFor[locale]}`);
         } else {
-          assert.ok(message.text.includes('http://accounts.latchkey.test/forgot-password') || kind === 'email_in_use', `${locale}/${kind} links to a reset`);
+          assert.ok(message.text.includes('http://accounts.latchkey.test/forgot-password') || kind === 'email_in_use' || kind === 'account_deleted', `${locale}/${kind} links to a reset`);
         }
       }
     });

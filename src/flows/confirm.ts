@@ -17,6 +17,8 @@ export async function confirm(deps: FlowDeps, redemption: Redemption): Promise<P
   const user = await deps.store.transaction(async (tx) => {
     const spent = await tx.spendToken(tokenHash, ['confirm', 'email_change'], now);
     if (spent === undefined) throw new AppError('invalid_token');
+    // A disabled account's links are void (the transaction rolls the spending back).
+    if ((await tx.findUserById(spent.user_id))?.disabled_at !== null) throw new AppError('invalid_token');
     if (spent.purpose === 'email_change') {
       const address = parseEmail(spent.new_email ?? '');
       // The address was free when the link was sent; if another account took it since, the link is dead.

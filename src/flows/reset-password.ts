@@ -1,8 +1,12 @@
 import { AppError } from '../errors.ts';
 import { hashPassword } from '../security/password-hash.ts';
+import type { TokenPurpose } from '../store/schema.ts';
 import type { FlowDeps } from './deps.ts';
 import { checkFields, passwordField } from './field-check.ts';
 import { tokenHashOf, type Redemption } from './link-code.ts';
+
+/** A reset link, or an invitation (`latchkey users invite`), which sets the first password the same way. */
+const linkPurposes: TokenPurpose[] = ['reset', 'invite'];
 
 export type ResetPasswordInput = Redemption & { password: string };
 
@@ -15,10 +19,11 @@ export type ResetPasswordInput = Redemption & { password: string };
  */
 export async function resetPassword(deps: FlowDeps, input: ResetPasswordInput): Promise<{ userId: string }> {
   const { store, outbox, config } = deps;
-  const tokenHash = await tokenHashOf(deps, input, ['reset']);
-  const live = await store.findLiveToken(tokenHash, ['reset'], Date.now());
+  const tokenHash = await tokenHashOf(deps, input, linkPurposes);
+  const live = await store.findLiveToken(tokenHash, linkPurposes, Date.now());
   const user = live && (await store.findUserById(live.user_id));
-  if (user === undefined) throw new AppError('invalid_token');
+  // A disabled account's links are void.
+  if (user === undefined || user.disabled_at !== null) throw new AppError('invalid_token');
 
   const { password } = checkFields({ password: passwordField(input.password, config, [user.email, user.email_canonical]) });
   const passwordHash = await hashPassword(password);
@@ -26,12 +31,14 @@ export async function resetPassword(deps: FlowDeps, input: ResetPasswordInput): 
   const now = Date.now();
   await store.transaction(async (tx) => {
     // The conditional UPDATE decides between concurrent redemptions.
-    if ((await tx.spendToken(tokenHash, ['reset'], now)) === undefined) throw new AppError('invalid_token');
+    const spent = await tx.spendToken(tokenHash, linkPurposes, now);
+    if (spent === undefined) throw new AppError('invalid_token');
     await tx.setPassword(user.id, passwordHash);
     await tx.confirmUser(user.id, now);
-    await tx.voidTokens(user.id, ['reset', 'email_change', 'login'], now);
+    await tx.voidTokens(user.id, ['reset', 'email_change', 'login', 'invite'], now);
     await tx.deleteSessions(user.id);
-    await outbox.enqueue(tx, { kind: 'password_changed', to: user.email, params: { name: user.name, locale: user.locale } }, now);
+    // An invitation sets the first password: there is no change to warn of.
+    if (spent.purpose === 'reset') await outbox.enqueue(tx, { kind: 'password_changed', to: user.email, params: { name: user.name, locale: user.locale } }, now);
   });
   await deps.limits.loginFailures.clear(user.email_canonical);
   return { userId: user.id };

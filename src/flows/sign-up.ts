@@ -38,6 +38,7 @@ export async function signUp(deps: FlowDeps, input: SignUpInput): Promise<void> 
       return;
     }
     const existing = await tx.findUserByEmail(email.canonical);
-    if (existing !== undefined) await outbox.enqueue(tx, { kind: 'account_exists', to: existing.email, params: { name: existing.name, locale: existing.locale } }, now);
+    // A disabled account gets no mail but notices; the answer and the work are the same.
+    if (existing !== undefined && existing.disabled_at === null) await outbox.enqueue(tx, { kind: 'account_exists', to: existing.email, params: { name: existing.name, locale: existing.locale } }, now);
   });
 }

@@ -26,6 +26,8 @@ export const messageKinds = [
   'email_change_notice',
   'email_in_use',
   'login_link',
+  'invitation',
+  'account_deleted',
 ] as const;
 
 export type MessageKind = (typeof messageKinds)[number];

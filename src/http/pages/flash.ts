@@ -14,6 +14,8 @@ const flashKinds = {
   email_changed: 'success',
   login_required: 'warning',
   login_link_sent: 'info',
+  name_changed: 'success',
+  account_deleted: 'info',
 } as const;
 
 export type FlashKey = keyof typeof flashKinds;

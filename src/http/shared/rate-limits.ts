@@ -39,6 +39,7 @@ export const endpointLimits = {
   updatePassword: { endpoint: 'update-password', perClient: true },
   logIn: { endpoint: 'log-in', perClient: true, redeemsToken: withoutPassword },
   loginLink: { endpoint: 'login-link', perClient: true },
+  deleteAccount: { endpoint: 'delete-account', perClient: true },
   confirm: { endpoint: 'confirm', redeemsToken: true },
   resetPassword: { endpoint: 'reset-password', redeemsToken: true },
 } as const satisfies Record<string, RouteLimits>;

@@ -49,7 +49,7 @@ export function loginLinkRoutes(app: FastifyInstance, pages: Pages): void {
 
   app.get('/login/link', { config: { askAgain: newLoginLink } }, async function linkPage(request, reply) {
     const page = await pages.open(request, reply);
-    return page.render('login-link', { token: await checkLinkToken(deps, queryValue(request, 'token'), 'login') });
+    return page.render('login-link', { token: await checkLinkToken(deps, queryValue(request, 'token'), ['login']) });
   });
 
   app.post('/login/link', { config: { limits: endpointLimits.logIn, askAgain: newLoginLink } }, async function logInWithLink(request, reply) {
