@@ -11,7 +11,9 @@ import { request, startServer, type TestServer } from './support/latchkey.ts';
 const endpoints: [string, string][] = [
   ['post', '/api/users'], ['post', '/api/confirm'], ['post', '/api/resend-confirm'], ['post', '/api/sessions'],
   ['delete', '/api/sessions/current'], ['get', '/api/me'], ['post', '/api/reset-password-request'], ['post', '/api/reset-password'],
-  ['post', '/api/update-password'], ['post', '/api/update-email'], ['get', '/api/health'], ['post', '/api/login-links'],
+  ['post', '/api/update-password'], ['post', '/api/update-email'], ['get', '/api/health'],
+  ['get', '/api/sessions'], ['delete', '/api/sessions/{id}'], ['delete', '/api/sessions'],
+  ['get', '/api/authz/auth-request'], ['get', '/api/authz/forward-auth'], ['post', '/api/login-links'],
 ];
 
 describe('/openapi.json and /metrics', () => {
@@ -33,6 +35,11 @@ describe('/openapi.json and /metrics', () => {
     // POST /api/sessions takes exactly one of three shapes (API.md), and says so.
     const shapes = document.paths['/api/sessions'].post.requestBody.content['application/json'].schema.anyOf;
     assert.deepEqual(shapes.map((shape: { required: string[] }) => shape.required.sort()), [['email', 'password'], ['token'], ['code', 'email']]);
+    const forwardAuth = document.paths['/api/authz/forward-auth'].get.responses;
+    assert.deepEqual(Object.keys(forwardAuth).sort(), ['200', '302', '401']);
+    assert.deepEqual(Object.keys(forwardAuth['200'].headers).sort(), ['X-Latchkey-Email', 'X-Latchkey-Session-Id', 'X-Latchkey-User-Id']);
+    const sessionFields = document.paths['/api/sessions'].get.responses['200'].content['application/json'].schema.properties.sessions.items.properties;
+    assert.deepEqual(Object.keys(sessionFields), ['id', 'created_at', 'last_used_at', 'expires_at', 'current', 'ip', 'user_agent']);
   });
 
   test('/api/health is documented as {status} and nothing else', async () => {

@@ -2,11 +2,13 @@ import { AppError } from '../errors.ts';
 import { parseEmail } from '../security/email-address.ts';
 import { newToken } from '../security/tokens.ts';
 import { assertEnabled, isEnabled } from './account-enabled.ts';
+import type { Client } from './client.ts';
 import type { FlowDeps } from './deps.ts';
 import { checkFields, linkTargetField } from './field-check.ts';
 import { issueLinkByAddress } from './issue-link.ts';
 import { tokenHashOf, type Redemption } from './link-code.ts';
 import { isoSeconds, publicUser } from './public-user.ts';
+import { newSessionId } from './sessions.ts';
 import type { SignedIn } from './sign-in.ts';
 
 export type LoginLinkInput = { email: string; login_url?: string };
@@ -26,8 +28,9 @@ export async function requestLoginLink(deps: FlowDeps, input: LoginLinkInput): P
  * log-in link and starts a session. The mailbox is proven, so an unconfirmed
  * account becomes confirmed. No password is involved, so the failed log-ins of
  * the address neither count nor block it: a throttled account can still sign in so.
+ * The session records the client's IP and User-Agent, as a password log-in's does.
  */
-export async function signInWithLink(deps: FlowDeps, redemption: Redemption): Promise<SignedIn> {
+export async function signInWithLink(deps: FlowDeps, redemption: Redemption, client: Client): Promise<SignedIn> {
   const tokenHash = await tokenHashOf(deps, redemption, ['login']);
   const now = Date.now();
   const { token, hash } = newToken();
@@ -39,7 +42,10 @@ export async function signInWithLink(deps: FlowDeps, redemption: Redemption): Pr
     if (found === undefined) throw new AppError('invalid_token');
     assertEnabled(found);
     await tx.confirmUser(found.id, now);
-    await tx.insertSession({ token_hash: hash, user_id: found.id, created_at: now, last_used_at: now, expires_at: expiresAt });
+    await tx.insertSession({
+      token_hash: hash, user_id: found.id, created_at: now, last_used_at: now, expires_at: expiresAt,
+      id: newSessionId(), ip: client.ip, user_agent: client.userAgent,
+    });
     return { ...found, confirmed_at: found.confirmed_at ?? now };
   });
   return { token, expires_at: isoSeconds(expiresAt), user: publicUser(user) };

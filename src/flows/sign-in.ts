@@ -3,10 +3,12 @@ import { hashPassword } from '../security/password-hash.ts';
 import { normalizePassword } from '../security/password-policy.ts';
 import { newToken } from '../security/tokens.ts';
 import { parseEmail } from '../security/email-address.ts';
+import type { Client } from './client.ts';
 import type { FlowDeps } from './deps.ts';
 import { checkFields } from './field-check.ts';
 import { verifyPasswordAttempt } from './flow-limits.ts';
 import { isoSeconds, publicUser, type PublicUser } from './public-user.ts';
+import { newSessionId } from './sessions.ts';
 
 export type SignInInput = { email: string; password: string };
 export type SignedIn = { token: string; expires_at: string; user: PublicUser };
@@ -17,8 +19,9 @@ export type SignedIn = { token: string; expires_at: string; user: PublicUser };
  * dummy hash. Only the right password learns that the account is unconfirmed.
  * Failures are counted per canonical address, account or not; past the limit
  * every attempt is refused, the right password too, until the window passes.
+ * The session records the client's IP and User-Agent (GET /api/sessions).
  */
-export async function signIn(deps: FlowDeps, input: SignInInput): Promise<SignedIn> {
+export async function signIn(deps: FlowDeps, input: SignInInput, client: Client): Promise<SignedIn> {
   const { store, config } = deps;
   const { email } = checkFields({ email: parseEmail(input.email) });
   const found = await store.findUserByEmail(email.canonical);
@@ -31,6 +34,9 @@ export async function signIn(deps: FlowDeps, input: SignInInput): Promise<Signed
   const now = Date.now();
   const { token, hash } = newToken();
   const expiresAt = now + config.sessionTtl * 1000;
-  await store.insertSession({ token_hash: hash, user_id: user.id, created_at: now, last_used_at: now, expires_at: expiresAt });
+  await store.insertSession({
+    token_hash: hash, user_id: user.id, created_at: now, last_used_at: now, expires_at: expiresAt,
+    id: newSessionId(), ip: client.ip, user_agent: client.userAgent,
+  });
   return { token, expires_at: isoSeconds(expiresAt), user: publicUser(user) };
 }

@@ -14,6 +14,9 @@ const flashKinds = {
   email_changed: 'success',
   login_required: 'warning',
   login_link_sent: 'info',
+  session_signed_out: 'success',
+  session_already_ended: 'info',
+  other_sessions_signed_out: 'success',
   name_changed: 'success',
   account_deleted: 'info',
 } as const;

@@ -13,6 +13,7 @@ import { csrfField, csrfTokenMatches } from './csrf.ts';
 import { formField } from './forms.ts';
 import { PageRenderer } from './render.ts';
 import { accountRoutes } from './routes/account.ts';
+import { accountSessionRoutes } from './routes/account-sessions.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { devMailboxRoutes } from './routes/dev-mailbox.ts';
 import { loginLinkRoutes } from './routes/login-links.ts';
@@ -27,6 +28,7 @@ export async function pageScope(app: FastifyInstance, options: PageScopeOptions)
   publicRoutes(app, pages);
   loginLinkRoutes(app, pages);
   accountRoutes(app, pages);
+  accountSessionRoutes(app, pages);
   if (options.devMailbox !== undefined) devMailboxRoutes(app, pages, options.devMailbox);
 }
 

@@ -10,6 +10,7 @@ import { updatePassword } from '../../../flows/update-password.ts';
 import { endpointLimits } from '../../shared/rate-limits.ts';
 import type { Page, Pages } from '../context.ts';
 import { formField, samePassword } from '../forms.ts';
+import { sessionRows } from './account-sessions.ts';
 
 const loginFirst = '/login?next=/account';
 // Both forms live on /account: a refused POST (csrf_failed, rate_limited) goes back there.
@@ -21,7 +22,7 @@ export function accountRoutes(app: FastifyInstance, pages: Pages): void {
   app.get('/account', async function account(request, reply) {
     const page = await pages.open(request, reply);
     if (page.session === undefined) return page.redirect(loginFirst, 'login_required');
-    return page.render('account', accountValues(page));
+    return page.render('account', await accountValues(page));
   });
 
   app.post('/account/password', { config: { limits: endpointLimits.updatePassword, askAgain: backToAccount } }, async function changePassword(request, reply) {
@@ -29,12 +30,12 @@ export function accountRoutes(app: FastifyInstance, pages: Pages): void {
     if (page.session === undefined) return page.redirect(loginFirst, 'login_required');
     const input = { current_password: formField(request, 'current_password'), new_password: formField(request, 'new_password') };
     if (!samePassword(input.new_password, formField(request, 'new_password_confirmation'))) {
-      return page.passwordsDiffer('account', accountValues(page), 'new_password_confirmation');
+      return page.passwordsDiffer('account', await accountValues(page), 'new_password_confirmation');
     }
     try {
       await updatePassword(deps, page.session, input);
     } catch (error) {
-      return page.formError(error, 'account', accountValues(page), 'current_password');
+      return page.formError(error, 'account', await accountValues(page), 'current_password');
     }
     return page.redirect('/account', 'password_changed');
   });
@@ -46,7 +47,7 @@ export function accountRoutes(app: FastifyInstance, pages: Pages): void {
     try {
       await updateEmail(deps, page.session, { new_email: newEmail, password: formField(request, 'password') });
     } catch (error) {
-      return page.formError(error, 'account', { ...accountValues(page), values: { new_email: newEmail } }, 'password');
+      return page.formError(error, 'account', { ...await accountValues(page), values: { new_email: newEmail } }, 'password');
     }
     return page.redirect('/account', 'email_change_requested');
   });
@@ -58,7 +59,7 @@ export function accountRoutes(app: FastifyInstance, pages: Pages): void {
     try {
       await updateName(deps, page.session, { name });
     } catch (error) {
-      return page.formError(error, 'account', { ...accountValues(page), values: { name } });
+      return page.formError(error, 'account', { ...await accountValues(page), values: { name } });
     }
     return page.redirect('/account', 'name_changed');
   });
@@ -73,7 +74,7 @@ export function accountRoutes(app: FastifyInstance, pages: Pages): void {
     try {
       ticket = await confirmDeletionPassword(deps, page.session, { password: formField(request, 'delete_password') });
     } catch (error) {
-      return page.formError(error, 'account', accountValues(page), 'delete_password');
+      return page.formError(error, 'account', await accountValues(page), 'delete_password');
     }
     return page.render('account-delete-confirm', { ticket });
   });
@@ -82,7 +83,7 @@ export function accountRoutes(app: FastifyInstance, pages: Pages): void {
     const page = await pages.open(request, reply);
     if (page.session === undefined) return page.redirect(loginFirst, 'login_required');
     if (!deletionTicketValid(deps, page.session, formField(request, 'ticket'))) {
-      return page.render('account', { ...accountValues(page), errors: { delete_password: page.text('account_delete.expired') } }, 400);
+      return page.render('account', { ...await accountValues(page), errors: { delete_password: page.text('account_delete.expired') } }, 400);
     }
     await deleteAccount(deps, clientOf(request), page.session.user);
     page.endSession();
@@ -90,7 +91,7 @@ export function accountRoutes(app: FastifyInstance, pages: Pages): void {
   });
 }
 
-function accountValues(page: Page): Record<string, unknown> {
+async function accountValues(page: Page): Promise<Record<string, unknown>> {
   const created = page.session!.user.created_at;
-  return { member_since: new Intl.DateTimeFormat(page.locale, { dateStyle: 'long', timeZone: 'UTC' }).format(created) };
+  return { member_since: new Intl.DateTimeFormat(page.locale, { dateStyle: 'long', timeZone: 'UTC' }).format(created), sessions: await sessionRows(page) };
 }

@@ -9,6 +9,7 @@ import { checkLinkToken } from '../../../flows/check-link-token.ts';
 import { requestLoginLink, signInWithLink } from '../../../flows/login-link.ts';
 import type { Redemption } from '../../../flows/link-code.ts';
 import { signOut } from '../../../flows/session.ts';
+import { clientOf } from '../../shared/client.ts';
 import { endpointLimits } from '../../shared/rate-limits.ts';
 import type { AskAgain, Page, Pages } from '../context.ts';
 import { formField, queryValue } from '../forms.ts';
@@ -60,7 +61,7 @@ export function loginLinkRoutes(app: FastifyInstance, pages: Pages): void {
   async function signInAndGo(page: Page, redemption: Redemption, next: string | undefined, form?: CodeForm): Promise<unknown> {
     let token: string;
     try {
-      ({ token } = await signInWithLink(deps, redemption));
+      ({ token } = await signInWithLink(deps, redemption, clientOf(page.request)));
     } catch (error) {
       if (form === undefined) throw error;
       return codeFormError(page, error, form);

@@ -13,6 +13,7 @@ import { signOut } from '../../../flows/session.ts';
 import { signIn } from '../../../flows/sign-in.ts';
 import { signUp } from '../../../flows/sign-up.ts';
 import type { TokenPurpose } from '../../../store/schema.ts';
+import { clientOf } from '../../shared/client.ts';
 import { endpointLimits, type RouteLimits } from '../../shared/rate-limits.ts';
 import type { AskAgain, Pages } from '../context.ts';
 import type { FlashKey } from '../flash.ts';
@@ -64,7 +65,7 @@ export function publicRoutes(app: FastifyInstance, pages: Pages): void {
     const email = formField(request, 'email');
     let token: string;
     try {
-      ({ token } = await signIn(deps, { email, password: formField(request, 'password') }));
+      ({ token } = await signIn(deps, { email, password: formField(request, 'password') }, clientOf(request)));
     } catch (error) {
       return page.formError(error, 'login', { values: { email }, next });
     }
