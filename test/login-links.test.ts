@@ -33,6 +33,10 @@ async function assertSignedIn(server: TestServer, response: Awaited<ReturnType<t
   const me = await server.request('GET', '/api/me', { token: response.json.token });
   assert.equal(me.status, 200, me.text);
   assert.equal(me.json.user.email, email);
+  // Like a password log-in's, the session records where it was started (GET /api/sessions).
+  const current = (await server.request('GET', '/api/sessions', { token: response.json.token })).json.sessions.find((s: { current: boolean }) => s.current);
+  assert.match(String(current?.ip), /127\.0\.0\.1/);
+  assert.equal(typeof current?.user_agent, 'string');
 }
 
 /** A wrong code for `code`: another six digits. */
