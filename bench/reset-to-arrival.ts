@@ -1,4 +1,4 @@
-// One reset request at a time, end to end: from sending the request to the
+// One reset request (and one log-in link request) at a time, end to end: from sending the request to the
 // mail's arrival at a real SMTP server, on SQLite and (when reachable)
 // PostgreSQL. Three processes, as in production: `latchkey serve` (rate limits
 // on, as an operator runs it, with numbers out of reach of RUNS requests for
@@ -6,9 +6,9 @@
 // arrival is the end of DATA by the SMTP process's clock; the send is this
 // process's clock (both performance.timeOrigin + performance.now(): one
 // machine, one clock). Prints the answer time and the arrival time, median and
-// p95 over the runs (the first five warm up).
+// p95 over the runs (the first five warm up), per flow.
 //
-//   RUNS=100 DATABASES=sqlite,postgres node --disable-warning=ExperimentalWarning bench/reset-to-arrival.ts
+//   RUNS=100 DATABASES=sqlite,postgres FLOWS=reset,login-link node --disable-warning=ExperimentalWarning bench/reset-to-arrival.ts
 import { hashPassword } from '../src/security/password-hash.ts';
 import { testSecretKey, type DatabaseKind } from '../test/support/databases.ts';
 import { Latchkey, Smtp } from './load/processes.ts';
@@ -20,7 +20,13 @@ const runs = Number(process.env.RUNS ?? 100);
 const limitsOutOfReach = { RATE_LIMITS: 'on', RATE_LIMIT_MAIL_PER_ADDRESS: '1000000000', RATE_LIMIT_IP_PER_MINUTE: '1000000000' };
 const now = () => performance.timeOrigin + performance.now();
 
-async function measure(kind: DatabaseKind, smtp: Smtp, hash: string): Promise<void> {
+// The mail-sending requests measured: each mails the seeded account one link (and its code).
+const flows = { reset: '/api/reset-password-request', 'login-link': '/api/login-links' } as const;
+type Flow = keyof typeof flows;
+const chosenFlows = (process.env.FLOWS ?? Object.keys(flows).join(',')).split(',').map((f) => f.trim()) as Flow[];
+for (const flow of chosenFlows) if (!(flow in flows)) throw new Error(`FLOWS: unknown flow ${flow} (known: ${Object.keys(flows).join(', ')})`);
+
+async function measure(kind: DatabaseKind, flow: Flow, smtp: Smtp, hash: string): Promise<void> {
   const database = await seededDatabase(kind, 1, hash);
   const server = await Latchkey.start({ databaseUrl: database.url, smtpPort: smtp.port, env: limitsOutOfReach }, testSecretKey);
   try {
@@ -31,7 +37,7 @@ async function measure(kind: DatabaseKind, smtp: Smtp, hash: string): Promise<vo
     await smtp.arrivals(); // forget earlier arrivals
     for (let i = 0; i < runs + 5; i++) {
       const start = now();
-      const response = await fetch(`${server.url}/api/reset-password-request`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const response = await fetch(`${server.url}${flows[flow]}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       await response.arrayBuffer();
       const answer = now() - start;
       if (response.status !== 202) throw new Error(`unexpected ${response.status}`);
@@ -42,7 +48,7 @@ async function measure(kind: DatabaseKind, smtp: Smtp, hash: string): Promise<vo
       if (i >= 5) { answered.push(answer); arrived.push(arrivals[0]! - start); }
     }
     const fmt = (v: number | undefined) => `${v!.toFixed(1)} ms`;
-    console.log(`${kind.padEnd(8)} answer p50 ${fmt(quantile(answered, 0.5))} p95 ${fmt(quantile(answered, 0.95))} | request→arrival p50 ${fmt(quantile(arrived, 0.5))} p95 ${fmt(quantile(arrived, 0.95))} (${runs} runs)`);
+    console.log(`${kind.padEnd(8)} ${flow.padEnd(10)} answer p50 ${fmt(quantile(answered, 0.5))} p95 ${fmt(quantile(answered, 0.95))} | request→arrival p50 ${fmt(quantile(arrived, 0.5))} p95 ${fmt(quantile(arrived, 0.95))} (${runs} runs)`);
   } finally {
     await server.stop();
     await database.drop();
@@ -52,7 +58,7 @@ async function measure(kind: DatabaseKind, smtp: Smtp, hash: string): Promise<vo
 const smtp = await new Smtp().ready();
 try {
   const hash = await hashPassword('correct horse battery staple');
-  for (const kind of (await benchDatabases()).kinds) await measure(kind, smtp, hash);
+  for (const kind of (await benchDatabases()).kinds) for (const flow of chosenFlows) await measure(kind, flow, smtp, hash);
 } finally {
   smtp.stop();
 }

@@ -39,6 +39,7 @@ eachDatabase((kind, skip) => {
         { path: '/api/resend-confirm', session: false, required: ['email'], valid: () => ({ email: uniqueEmail(), confirm_url: `${appOrigin}/confirm` }) },
         { path: '/api/sessions', session: false, required: ['email', 'password'], valid: () => ({ email: uniqueEmail(), password: strongPassword() }) },
         { path: '/api/reset-password-request', session: false, required: ['email'], valid: () => ({ email: uniqueEmail(), reset_url: `${appOrigin}/reset` }) },
+        { path: '/api/login-links', session: false, required: ['email'], valid: () => ({ email: uniqueEmail(), login_url: `${appOrigin}/magic` }) },
         { path: '/api/reset-password', session: false, required: ['token', 'password'], valid: () => ({ token: 'no-such-token', password: strongPassword() }) },
         { path: '/api/update-password', session: true, required: ['current_password', 'new_password'], valid: () => ({ current_password: known.password, new_password: strongPassword() }) },
         { path: '/api/update-email', session: true, required: ['new_email', 'password'], valid: () => ({ new_email: uniqueEmail(), password: known.password }) },
@@ -166,6 +167,7 @@ eachDatabase((kind, skip) => {
       '/api/resend-confirm': ['email', 'confirm_url'],
       '/api/sessions': ['email', 'password'],
       '/api/reset-password-request': ['email', 'reset_url'],
+      '/api/login-links': ['email', 'login_url'],
       '/api/reset-password': ['token', 'password'],
       '/api/update-password': ['current_password', 'new_password'],
       '/api/update-email': ['new_email', 'password'],
@@ -210,6 +212,7 @@ eachDatabase((kind, skip) => {
       '/api/resend-confirm': { email: [invalid], confirm_url: [invalid] },
       '/api/sessions': { email: [invalid], password: [refused('invalid_credentials', 401)] },
       '/api/reset-password-request': { email: [invalid], reset_url: [invalid] },
+      '/api/login-links': { email: [invalid], login_url: [invalid] },
       // The token is checked before the new password is looked at.
       '/api/reset-password': { token: [refused('invalid_token', 400)], password: [refused('invalid_token', 400)] },
       '/api/update-password': { current_password: [refused('invalid_credentials', 401)], new_password: [{ status: 200 }, invalid] },

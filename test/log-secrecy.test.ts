@@ -31,11 +31,21 @@ test('no token or password reaches the log at LOG_LEVEL=trace', { timeout: 60_00
     await request(base, 'GET', `/reset-password?lang=en&TOKEN=${resetToken}`);
     assert.equal((await request(base, 'POST', '/api/reset-password', { body: { token: resetToken, password: newPassword } })).status, 200);
     await sink.waitForMailTo(email, 2);
+    // A log-in link and its code (issue 15): the link opened, then the code and the token redeemed.
+    await request(base, 'POST', '/api/login-links', { body: { email } });
+    const loginMail = await sink.waitForMailTo(email, 3);
+    const loginToken = tokenFromLink(loginMail.links.find((link) => link.includes('/login/link?'))!);
+    const loginCode = /(\d{6})$/m.exec(loginMail.text)![1]!;
+    await request(base, 'GET', `/login/link?token=${loginToken}`);
+    assert.equal((await request(base, 'POST', '/api/sessions', { body: { email, code: loginCode } })).status, 201);
+    assert.equal((await request(base, 'POST', '/api/sessions', { body: { token: loginToken } })).status, 400);
 
     assert.match(serve.output(), /request completed/, 'requests were logged');
-    for (const [name, secret] of Object.entries({ password, newPassword, confirmToken, session, resetToken })) {
+    for (const [name, secret] of Object.entries({ password, newPassword, confirmToken, session, resetToken, loginToken })) {
       assert.ok(!serve.output().includes(secret), `${name} appears in the log`);
     }
+    // Six digits occur in timestamps; the code must not occur as a value of its own.
+    assert.doesNotMatch(serve.output(), new RegExp(`["=]${loginCode}\\b`), 'the log-in code appears in the log');
   } finally {
     await serve.stop();
     await sink.stop();

@@ -13,7 +13,7 @@ const endpoints: [string, string][] = [
   ['delete', '/api/sessions/current'], ['get', '/api/me'], ['post', '/api/reset-password-request'], ['post', '/api/reset-password'],
   ['post', '/api/update-password'], ['post', '/api/update-email'], ['get', '/api/health'],
   ['get', '/api/sessions'], ['delete', '/api/sessions/{id}'], ['delete', '/api/sessions'],
-  ['get', '/api/authz/auth-request'], ['get', '/api/authz/forward-auth'],
+  ['get', '/api/authz/auth-request'], ['get', '/api/authz/forward-auth'], ['post', '/api/login-links'],
 ];
 
 describe('/openapi.json and /metrics', () => {
@@ -32,6 +32,9 @@ describe('/openapi.json and /metrics', () => {
     assert.deepEqual(signUp.requestBody.content['application/json'].schema.required, ['email', 'password']);
     assert.ok(signUp.responses['202'], 'the 202 answer is documented');
     assert.deepEqual(document.paths['/api/me'].get.security, [{ bearer: [] }]);
+    // POST /api/sessions takes exactly one of three shapes (API.md), and says so.
+    const shapes = document.paths['/api/sessions'].post.requestBody.content['application/json'].schema.anyOf;
+    assert.deepEqual(shapes.map((shape: { required: string[] }) => shape.required.sort()), [['email', 'password'], ['token'], ['code', 'email']]);
     const forwardAuth = document.paths['/api/authz/forward-auth'].get.responses;
     assert.deepEqual(Object.keys(forwardAuth).sort(), ['200', '302', '401']);
     assert.deepEqual(Object.keys(forwardAuth['200'].headers).sort(), ['X-Latchkey-Email', 'X-Latchkey-Session-Id', 'X-Latchkey-User-Id']);

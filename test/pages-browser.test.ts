@@ -234,7 +234,7 @@ describe('the pages in headless Chromium', () => {
         { name: 'forgot-password', path: '/forgot-password', status: 200, heading: (s) => s.forgot.title, labels: (s) => [s.fields.email], buttons: (s) => [s.forgot.submit] },
         { name: 'reset-password', path: local(resetLink), status: 200, heading: (s) => s.reset.title, labels: (s) => [s.fields.new_password, s.fields.new_password_confirmation], buttons: (s) => [s.reset.submit] },
         { name: 'confirm-email', path: local(changeLink), status: 200, heading: (s) => s.confirm_email.title, labels: () => [], buttons: (s) => [s.confirm_email.submit] },
-        { name: 'invalid-link', path: '/reset-password', status: 400, heading: (s) => s.errors.invalid_token.title, labels: () => [], buttons: () => [] },
+        { name: 'invalid-link', path: '/reset-password?token=spent', status: 400, heading: (s) => s.errors.invalid_token.title, labels: () => [], buttons: () => [] },
         { name: 'dev-mailbox', path: '/dev/mailbox', status: 200, heading: (s) => s.mailbox.title, labels: () => [], buttons: () => [] },
         {
           name: 'account', path: '/account', status: 200, heading: (s) => s.account.title,

@@ -238,8 +238,13 @@ describe('HTML pages', () => {
       assert.match(visibleText(response.text), /This link does not work/, path);
       assert.match(response.text, new RegExp(`href="${askAgain}"`), `${path} links to ${askAgain}`);
     }
-    const noToken = await client.get('/reset-password');
-    assert.equal(noToken.status, 400, 'a token page opened without a token says the link does not work');
+    // API.md v2: without a token, /reset-password and /confirm ask for the address and the mail's code instead.
+    for (const path of ['/reset-password', '/confirm']) {
+      const noToken = await client.get(path);
+      assert.equal(noToken.status, 200, `${path} without a token is the code form`);
+      assert.match(noToken.text, /name="code"[^>]*autocomplete="one-time-code"/);
+    }
+    assert.equal((await client.get('/confirm-email')).status, 400, 'a token page without a code form opened without a token says the link does not work');
   });
 
   test('next goes only to a path on this site', async () => {

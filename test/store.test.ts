@@ -71,7 +71,7 @@ eachDatabase((kind, skip) => {
         assert.match(plan.rows.map((r) => r.detail).join('\n'), /tokens_live_user_id_purpose/);
       }
       const indexes = kind === 'sqlite'
-        ? (await sql<{ sql: string }>`select sql from sqlite_master where type = 'index' and tbl_name = 'tokens' and sql is not null`.execute(store.db)).rows.map((r) => r.sql)
+        ? (await sql<{ sql: string }>`select sql from sqlite_master where type = 'index' and tbl_name = 'tokens' and name like 'tokens_%user%' and sql is not null`.execute(store.db)).rows.map((r) => r.sql)
         : (await sql<{ sql: string }>`select indexdef as sql from pg_indexes where tablename = 'tokens' and indexname like 'tokens_%user%'`.execute(store.db)).rows.map((r) => r.sql);
       assert.equal(indexes.length, 1, indexes.join('\n'));
       assert.match(indexes[0]!, /where.*spent_at.* is null/i);

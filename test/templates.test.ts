@@ -28,7 +28,7 @@ describe('mail in every language', () => {
   for (const locale of locales) {
     test(`all ${messageKinds.length} messages render in ${locale}, greeting by name, with the link in both parts and its lifetime in ${locale}`, async () => {
       for (const kind of messageKinds) {
-        const params: MessageParams = { name: 'Zoë', link, expires_at: new Date(createdAt + 3600_000).toISOString(), new_email: 'new@example.com', locale };
+        const params: MessageParams = { name: 'Zoë', link, code: '042917', expires_at: new Date(createdAt + 3600_000).toISOString(), new_email: 'new@example.com', locale };
         const message = await renderer.render(kind, params, createdAt);
         assert.match(message.subject, /^Latchkey: \S/, `${locale}/${kind} subject`);
         assert.doesNotMatch(message.subject, /[\r\n]/);
@@ -37,7 +37,8 @@ describe('mail in every language', () => {
         if (locale === 'ru') assert.match(message.subject + message.text, cyrillic, `${locale}/${kind} is Russian`);
         if (locale !== 'en') assert.doesNotMatch(message.text, /\b(the|your|this) /i, `${locale}/${kind} has no English sentence left`);
         assert.match(message.html, new RegExp(`<html lang="${locale}">`));
-        if (['confirm', 'reset_password', 'email_change_confirm', 'invitation'].includes(kind)) {
+        if (['confirm', 'reset_password', 'email_change_confirm', 'login_link', 'invitation'].includes(kind)) {
+          assert.ok(message.text.includes('042917') && message.html.includes('>042917<'), `${locale}/${kind} carries the code in both parts`);
           assert.ok(message.text.includes(link), `${locale}/${kind} text carries the link`);
           assert.ok(message.html.includes(link.replace('&', '&amp;')), `${locale}/${kind} HTML carries the link`);
           assert.ok(message.text.includes(validFor[locale]) && message.html.includes(validFor[locale]), `${locale}/${kind} says it lasts ${validFor[locale]}`);

@@ -21,6 +21,7 @@ import { revokeSessions } from '../flows/revoke-sessions.ts';
 import { WriteTime } from '../flows/same-time.ts';
 import { Outbox, outboxSecretBox } from '../mail/outbox.ts';
 import type { Counter } from '../security/rate-limits.ts';
+import { CodeKey } from '../security/link-codes.ts';
 import { resolveSecretKey } from '../security/secret-key.ts';
 import type { User } from '../store/schema.ts';
 import { openStore, type Store } from '../store/store.ts';
@@ -112,6 +113,8 @@ function commandDeps(config: Config, store: Store): FlowDeps {
     outbox: new Outbox(config.baseUrl.hostname, outboxSecretBox(resolveSecretKey(config))),
     limits: { loginFailures: unlimited, mailPerAddress: unlimited },
     linkWrites: new WriteTime(),
+    // The invitation's code is hashed under the key the server checks it with.
+    codeKey: CodeKey.derive(resolveSecretKey(config)),
   };
 }
 

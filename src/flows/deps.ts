@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Outbox } from '../mail/outbox.ts';
+import type { CodeKey } from '../security/link-codes.ts';
 import type { Counter } from '../security/rate-limits.ts';
 import type { Store } from '../store/store.ts';
 import type { WriteTime } from './same-time.ts';
@@ -13,6 +14,8 @@ export type FlowDeps = {
   limits: FlowLimits;
   /** How long issuing a link takes, so that an unknown address's answer takes as long (same-time.ts). */
   linkWrites: WriteTime;
+  /** Hashes the codes mailed beside links (security/link-codes.ts). */
+  codeKey: CodeKey;
 };
 
 export type FlowLimits = {

@@ -8,7 +8,7 @@ import type { FlowDeps } from './deps.ts';
 import { learnImportedHashTime } from './legacy-timing.ts';
 
 /** The mail-sending actions, each with a count of its own per address. */
-export type MailAction = 'sign-up' | 'resend-confirm' | 'reset-password-request' | 'update-email';
+export type MailAction = 'sign-up' | 'resend-confirm' | 'reset-password-request' | 'update-email' | 'login-link';
 
 /**
  * One request of a mail-sending action for a canonical address, counted once

@@ -5,7 +5,10 @@
 import type { Config } from '../config.ts';
 import type { MessageKind } from '../mail/messages.ts';
 import type { EmailAddress } from '../security/email-address.ts';
+import { parseEmail } from '../security/email-address.ts';
+import { newCode } from '../security/link-codes.ts';
 import { newToken } from '../security/tokens.ts';
+import { isFieldError } from '../field-errors.ts';
 import type { TokenPurpose, User } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { FlowDeps } from './deps.ts';
@@ -26,6 +29,7 @@ const linkKinds = {
   confirm: { page: '/confirm', ttl: (config) => config.confirmTokenTtl, mail: 'confirm', voids: [] },
   reset: { page: '/reset-password', ttl: (config) => config.resetTokenTtl, mail: 'reset_password', voids: ['reset'] },
   email_change: { page: '/confirm-email', ttl: (config) => config.confirmTokenTtl, mail: 'email_change_confirm', voids: ['email_change'] },
+  login: { page: '/login/link', ttl: (config) => config.loginLinkTtl, mail: 'login_link', voids: ['login'] },
   // `latchkey users invite`: the reset page sets the first password (reset-password.ts takes both).
   invite: { page: '/reset-password', ttl: (config) => config.inviteTokenTtl, mail: 'invitation', voids: ['invite'] },
 } as const satisfies Record<TokenPurpose, LinkKind>;
@@ -40,14 +44,19 @@ export type LinkRequest = {
 };
 
 /** Writes the link's token and its mail in `store`: the caller's transaction when it has one, else a write of its own. */
-export async function issueLink(deps: Pick<FlowDeps, 'config' | 'outbox'>, store: Store, request: LinkRequest, now = Date.now()): Promise<void> {
+export async function issueLink(deps: Pick<FlowDeps, 'config' | 'outbox' | 'codeKey'>, store: Store, request: LinkRequest, now = Date.now()): Promise<void> {
   const { config, outbox } = deps;
   const kind = linkKinds[request.purpose];
   const { user, newEmail } = request;
   const { token, hash } = newToken();
+  // Every link carries a code, one credential with it, tried with the address the mail goes to.
+  const code = newCode();
   const expiresAt = now + kind.ttl(config) * 1000;
   await store.issueToken(
-    { token_hash: hash, user_id: user.id, purpose: request.purpose, new_email: newEmail ?? null, created_at: now, expires_at: expiresAt },
+    {
+      token_hash: hash, user_id: user.id, purpose: request.purpose, new_email: newEmail ?? null, created_at: now, expires_at: expiresAt,
+      code_hash: deps.codeKey.hash(code), code_address: canonicalAddress(newEmail ?? user.email),
+    },
     [...kind.voids],
     outbox.row({
       kind: kind.mail,
@@ -55,6 +64,7 @@ export async function issueLink(deps: Pick<FlowDeps, 'config' | 'outbox'>, store
       params: {
         name: user.name,
         link: linkWithToken(config, kind.page, token, request.target),
+        code,
         expires_at: new Date(expiresAt).toISOString(),
         ...(newEmail === undefined ? {} : { new_email: newEmail }),
         locale: user.locale,
@@ -62,6 +72,12 @@ export async function issueLink(deps: Pick<FlowDeps, 'config' | 'outbox'>, store
       expiresAt,
     }, now),
   );
+}
+
+/** The canonical form of an address a mail goes to (stored ones always parse). */
+function canonicalAddress(address: string): string {
+  const parsed = parseEmail(address);
+  return isFieldError(parsed) ? address : parsed.canonical;
 }
 
 /**

@@ -1,14 +1,14 @@
 import { AppError } from '../errors.ts';
 import { hashPassword } from '../security/password-hash.ts';
-import { hashToken } from '../security/tokens.ts';
 import type { TokenPurpose } from '../store/schema.ts';
 import type { FlowDeps } from './deps.ts';
 import { checkFields, passwordField } from './field-check.ts';
+import { tokenHashOf, type Redemption } from './link-code.ts';
 
 /** A reset link, or an invitation (`latchkey users invite`), which sets the first password the same way. */
 const linkPurposes: TokenPurpose[] = ['reset', 'invite'];
 
-export type ResetPasswordInput = { token: string; password: string };
+export type ResetPasswordInput = Redemption & { password: string };
 
 /**
  * API.md, POST /api/reset-password: sets the password, spends the token,
@@ -19,7 +19,7 @@ export type ResetPasswordInput = { token: string; password: string };
  */
 export async function resetPassword(deps: FlowDeps, input: ResetPasswordInput): Promise<{ userId: string }> {
   const { store, outbox, config } = deps;
-  const tokenHash = hashToken(input.token);
+  const tokenHash = await tokenHashOf(deps, input, linkPurposes);
   const live = await store.findLiveToken(tokenHash, linkPurposes, Date.now());
   const user = live && (await store.findUserById(live.user_id));
   // A disabled account's links are void.
@@ -35,7 +35,7 @@ export async function resetPassword(deps: FlowDeps, input: ResetPasswordInput): 
     if (spent === undefined) throw new AppError('invalid_token');
     await tx.setPassword(user.id, passwordHash);
     await tx.confirmUser(user.id, now);
-    await tx.voidTokens(user.id, ['reset', 'email_change', 'invite'], now);
+    await tx.voidTokens(user.id, ['reset', 'email_change', 'login', 'invite'], now);
     await tx.deleteSessions(user.id);
     // An invitation sets the first password: there is no change to warn of.
     if (spent.purpose === 'reset') await outbox.enqueue(tx, { kind: 'password_changed', to: user.email, params: { name: user.name, locale: user.locale } }, now);

@@ -21,7 +21,7 @@ export async function updatePassword(deps: FlowDeps, session: Authenticated, inp
   const now = Date.now();
   await store.transaction(async (tx) => {
     await tx.setPassword(user.id, passwordHash);
-    await tx.voidTokens(user.id, ['reset', 'email_change'], now);
+    await tx.voidTokens(user.id, ['reset', 'email_change', 'login'], now);
     await tx.deleteSessions(user.id, session.sessionHash);
     await outbox.enqueue(tx, { kind: 'password_changed', to: user.email, params: { name: user.name, locale: user.locale } }, now);
   });

@@ -14,7 +14,7 @@ export type Problem = {
   retryAfter?: number;
 };
 
-type SchemaError = { instancePath: string; keyword: string; params: Record<string, unknown> };
+type SchemaError = { instancePath: string; schemaPath?: string; keyword: string; params: Record<string, unknown> };
 
 const fastifyErrors: Record<string, ProblemCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
@@ -39,7 +39,7 @@ export function problemOf(error: FastifyError): Problem {
 /** Schema errors keyed by the request's own field names. */
 function schemaFieldErrors(errors: SchemaError[]): FieldErrors {
   const result: FieldErrors = {};
-  for (const error of errors) {
+  for (const error of oneShape(errors)) {
     const missing = error.keyword === 'required' ? String(error.params.missingProperty) : undefined;
     const field = missing ?? (error.instancePath.split('/')[1] || 'body');
     result[field] ??= schemaFieldError(error, field);
@@ -53,4 +53,25 @@ function schemaFieldError(error: SchemaError, field: string): FieldError {
   if (error.keyword === 'type') return { code: 'wrong_type', type: String(error.params.type) };
   if (error.keyword === 'maxLength') return { code: 'too_long', max: Number(error.params.limit) };
   return { code: 'invalid' };
+}
+
+/**
+ * A body of several shapes (`anyOf`: the link and code shapes beside the
+ * password one) fails each of them; only the errors of the shape it was
+ * meant as are told: the first whose fields it does not contradict (no field
+ * of another shape present), else the one it misses least.
+ */
+function oneShape(errors: SchemaError[]): SchemaError[] {
+  const byShape = new Map<string, SchemaError[]>();
+  const rest: SchemaError[] = [];
+  for (const error of errors) {
+    const shape = /^#\/anyOf\/(\d+)\//.exec(error.schemaPath ?? '')?.[1];
+    if (shape !== undefined) byShape.set(shape, [...(byShape.get(shape) ?? []), error]);
+    else if (error.keyword !== 'anyOf') rest.push(error);
+  }
+  if (byShape.size === 0) return rest;
+  const shapes = [...byShape.entries()].sort(([a], [b]) => Number(a) - Number(b)).map(([, shapeErrors]) => shapeErrors);
+  const fitting = shapes.find((shapeErrors) => shapeErrors.every((error) => error.keyword !== 'not'))
+    ?? shapes.reduce((best, shapeErrors) => (shapeErrors.length < best.length ? shapeErrors : best));
+  return [...rest, ...fitting];
 }

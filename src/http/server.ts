@@ -5,14 +5,16 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { FlowDeps } from '../flows/deps.ts';
 import { WriteTime } from '../flows/same-time.ts';
 import type { DevMailbox } from '../mail/dev-mailbox.ts';
+import { CodeKey } from '../security/link-codes.ts';
 import type { RateLimits } from '../security/rate-limits.ts';
+import { resolveSecretKey } from '../security/secret-key.ts';
 import { apiScope } from './api/plugin.ts';
 import { pageScope } from './pages/plugin.ts';
 import { registerApiGuard } from './shared/api-guard.ts';
 import { answerProblems } from './shared/problem-errors.ts';
 import { guardRateLimits } from './shared/rate-limits.ts';
 
-export type ServerDeps = Omit<FlowDeps, 'limits' | 'linkWrites'> & {
+export type ServerDeps = Omit<FlowDeps, 'limits' | 'linkWrites' | 'codeKey'> & {
   /** Every counter: the flows count per address, the HTTP layer per client. */
   limits: RateLimits;
   logger: FastifyBaseLogger;
@@ -45,7 +47,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await registerApiGuard(app, config);
   // Rate limits (API.md "Rate limits") register here, before the routes they guard.
   guardRateLimits(app, deps.limits, config);
-  const flowDeps: FlowDeps = { ...rest, config, linkWrites: new WriteTime() };
+  const flowDeps: FlowDeps = { ...rest, config, linkWrites: new WriteTime(), codeKey: CodeKey.derive(resolveSecretKey(config)) };
 
   await app.register(apiScope, { deps: flowDeps });
   await app.register(pageScope, { deps: flowDeps, devMailbox });

@@ -7,6 +7,8 @@ export type MessageParams = {
   name: string | null;
   /** The link the message exists to deliver, when it has one. */
   link?: string;
+  /** The link's 6-digit code, one credential with it (sealed in the outbox like the link). */
+  code?: string;
   /** ISO time the link stops working. */
   expires_at?: string;
   /** The new address, in the email-change messages. */
@@ -23,6 +25,7 @@ export const messageKinds = [
   'email_change_confirm',
   'email_change_notice',
   'email_in_use',
+  'login_link',
   'invitation',
   'account_deleted',
 ] as const;

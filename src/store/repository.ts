@@ -88,6 +88,7 @@ export abstract class Repository {
     if (!this.capabilities.writingCtes) {
       await this.transaction(async (tx) => {
         if (voids.length > 0) await tx.voidTokens(token.user_id, voids, token.created_at);
+        await tx.forgetCodes(token.user_id, token.purpose);
         await tx.insertToken(token);
         await tx.insertOutbox(mail);
       });
@@ -95,9 +96,15 @@ export abstract class Repository {
     }
     // Data-modifying CTEs share one snapshot: the void cannot see the new token.
     await this.db
-      .with('voided', (db) => db.updateTable('tokens').set({ spent_at: token.created_at })
+      // One UPDATE both voids the `voids` purposes and forgets the older codes of
+      // this one: two CTEs updating the same row would leave only one change.
+      .with('voided', (db) => db.updateTable('tokens')
+        .set({
+          spent_at: voids.length > 0 ? sql<number | null>`case when purpose in (${sql.join(voids)}) then ${token.created_at} else spent_at end` : sql<number | null>`spent_at`,
+          code_hash: null,
+        })
         .where('user_id', '=', token.user_id)
-        .where((eb) => voids.length > 0 ? eb('purpose', 'in', voids) : eb.lit(false))
+        .where('purpose', 'in', [...voids, token.purpose])
         .where('spent_at', 'is', null)
         .returning('token_hash'))
       .with('token', (db) => db.insertInto('tokens').values({ ...token, spent_at: null }).returning('token_hash'))
@@ -130,6 +137,15 @@ export abstract class Repository {
       .where('expires_at', '>', now)
       .returningAll()
       .executeTakeFirst();
+  }
+
+  /** API.md: a newer link voids the older code too; older confirmation links themselves stay valid. */
+  async forgetCodes(userId: string, purpose: TokenPurpose): Promise<void> {
+    await this.db.updateTable('tokens').set({ code_hash: null })
+      .where('user_id', '=', userId)
+      .where('purpose', '=', purpose)
+      .where('spent_at', 'is', null)
+      .execute();
   }
 
   async voidTokens(userId: string, purposes: TokenPurpose[], now: number): Promise<void> {

@@ -2,7 +2,7 @@
 // BIGINT, the one representation both databases compare and index alike.
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 
-export type TokenPurpose = 'confirm' | 'reset' | 'email_change' | 'invite';
+export type TokenPurpose = 'confirm' | 'reset' | 'email_change' | 'login' | 'invite';
 export type OutboxStatus = 'pending' | 'sent' | 'failed';
 
 export interface UsersTable {
@@ -45,6 +45,12 @@ export interface TokensTable {
   expires_at: number;
   /** Set when redeemed or voided; a token with it set is dead. */
   spent_at: number | null;
+  /** The link's 6-digit code as a keyed hash (security/link-codes.ts); null once a newer link of the purpose voided it. */
+  code_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The canonical address the code's mail went to, which it is tried with. */
+  code_address: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Wrong codes tried against this one; the fifth voids it and its link. */
+  code_failures: ColumnType<number, number | undefined, number>;
 }
 
 export interface OutboxTable {
@@ -76,7 +82,7 @@ export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
 export type Token = Selectable<TokensTable>;
 /** A token as issued: not yet spent. */
-export type NewToken = Omit<Token, 'spent_at'>;
+export type NewToken = Omit<Insertable<TokensTable>, 'spent_at'>;
 export type Session = Selectable<SessionsTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type NewOutboxRow = Insertable<OutboxTable>;

@@ -9,6 +9,7 @@ import * as initial from './migrations/0001-initial.ts';
 import * as userLocale from './migrations/0002-user-locale.ts';
 import * as liveTokensIndex from './migrations/0003-live-tokens-index.ts';
 import * as sessionDetails from './migrations/0004-session-details.ts';
+import * as linkCodes from './migrations/0005-link-codes.ts';
 import * as userDisabled from './migrations/0006-user-disabled.ts';
 import { openPostgres } from './postgres.ts';
 import { Repository, type StoreContext } from './repository.ts';
@@ -20,7 +21,7 @@ export type { Capabilities } from './dialect.ts';
 
 const migrations = {
   '0001-initial': initial, '0002-user-locale': userLocale, '0003-live-tokens-index': liveTokensIndex, '0004-session-details': sessionDetails,
-  '0006-user-disabled': userDisabled,
+  '0005-link-codes': linkCodes, '0006-user-disabled': userDisabled,
 };
 
 export function openStore(config: DatabaseConfig): Store {

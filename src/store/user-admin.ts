@@ -5,7 +5,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, TokenPurpose, User } from './schema.ts';
 
 /** Every purpose a token can have: disabling or deleting an account voids them all. */
-export const allTokenPurposes: TokenPurpose[] = ['confirm', 'reset', 'email_change', 'invite'];
+export const allTokenPurposes: TokenPurpose[] = ['confirm', 'reset', 'email_change', 'invite', 'login'];
 
 /** Users, newest first; `search` matches a part of the address or the name, case-insensitively (ASCII). */
 export function listUsers(db: Kysely<Database>, options: { search?: string | undefined; limit: number }): Promise<User[]> {

@@ -87,6 +87,17 @@ export function linkStartingWith(mail: ReceivedMail, prefix: string): string {
   return found[0]!;
 }
 
+/**
+ * The 6-digit code of a link mail (API.md "Links and codes"), read from the
+ * text part, where it ends its own line; the HTML part must show the same one.
+ */
+export function codeOf(mail: ReceivedMail): string {
+  const codes = [...mail.text.matchAll(/(?:^|[\s:：])(\d{6})$/gm)].map((m) => m[1]!);
+  assert.equal(codes.length, 1, `expected one code in the text of "${mail.subject}": ${mail.text}`);
+  assert.ok(mail.html.includes(`>${codes[0]}<`), 'the HTML part shows the same code');
+  return codes[0]!;
+}
+
 /** Whether any link of the mail (text or HTML part) carries a token. */
 export function carriesToken(mail: ReceivedMail): boolean {
   return /token=|\/confirm\?|\/reset-password\?|\/confirm-email\?/.test(mail.text + mail.html);

@@ -62,6 +62,13 @@ export const comparisons: Comparison[] = [
     ],
   },
   {
+    label: 'log-in link',
+    cases: [
+      { name: 'known address', status: 202, send: (t) => post(t, '/api/login-links', { email: t.confirmed.email }) },
+      { name: 'unknown address', status: 202, send: (t) => post(t, '/api/login-links', { email: uniqueEmail('nobody') }) },
+    ],
+  },
+  {
     label: 'sign-up',
     cases: [
       { name: 'new address', status: 202, send: (t) => post(t, '/api/users', { email: uniqueEmail('new'), password: strongPassword() }) },

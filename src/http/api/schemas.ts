@@ -14,11 +14,28 @@ export const SignUpBody = Type.Object({
   confirm_url: Type.Optional(text(2048)),
 });
 // Any string is a token to judge (unknown ones are 400 invalid_token), so no length limit of its own.
-export const ConfirmBody = Type.Object({ token: Type.String() });
+const token = () => Type.String();
+// A link's code (API.md "Links and codes"); anything but six digits is 400 invalid_token, like a bad token.
+const code = () => text(64);
+// A field of another shape, which this one must not have: exactly one shape per request.
+const absent = () => Type.Optional(Type.Never());
+export const ConfirmBody = Type.Union([
+  Type.Object({ token: token(), email: absent(), code: absent() }),
+  Type.Object({ email: text(), code: code(), token: absent() }),
+]);
 export const ResendConfirmBody = Type.Object({ email: text(), confirm_url: Type.Optional(text(2048)) });
-export const SignInBody = Type.Object({ email: text(), password: password() });
+const PasswordSignIn = Type.Object({ email: text(), password: password(), token: absent(), code: absent() });
+export const SignInBody = Type.Union([
+  PasswordSignIn,
+  Type.Object({ token: token(), email: absent(), password: absent(), code: absent() }),
+  Type.Object({ email: text(), code: code(), password: absent(), token: absent() }),
+]);
+export const LoginLinkBody = Type.Object({ email: text(), login_url: Type.Optional(text(2048)) });
 export const ResetRequestBody = Type.Object({ email: text(), reset_url: Type.Optional(text(2048)) });
-export const ResetPasswordBody = Type.Object({ token: Type.String(), password: password() });
+export const ResetPasswordBody = Type.Union([
+  Type.Object({ token: token(), password: password(), email: absent(), code: absent() }),
+  Type.Object({ email: text(), code: code(), password: password(), token: absent() }),
+]);
 export const UpdatePasswordBody = Type.Object({ current_password: password(), new_password: password() });
 export const UpdateEmailBody = Type.Object({ new_email: text(), password: password() });
 export const UpdateMeBody = Type.Object({ name: Type.Union([text(), Type.Null()]) });
@@ -62,7 +79,7 @@ export const routeSchemas = {
   },
   confirm: {
     tags: ['accounts'], summary: 'Confirm an address (sign-up or email change)', body: ConfirmBody, response: { 200: Type.Object({ message: Type.String(), user: User }) },
-    description: `Spends the token. ${errors(`invalid_token, ${bodyErrors}`)}`,
+    description: `Takes the link's \`token\`, or the \`email\` its mail went to (for an email change, the new address) and its 6-digit \`code\`; spends both. ${errors(`invalid_token, ${bodyErrors}`)}`,
   },
   resendConfirm: {
     tags: ['accounts'], summary: 'Send a new confirmation link', body: ResendConfirmBody, response: { 202: Message },
@@ -71,7 +88,17 @@ export const routeSchemas = {
   signIn: {
     tags: ['sessions'], summary: 'Log in', body: SignInBody,
     response: { 201: Type.Object({ token: Type.String(), expires_at: Type.String({ format: 'date-time' }), user: User }) },
-    description: `Returns a bearer token. ${errors(`invalid_credentials, email_not_confirmed, ${bodyErrors}`)}`,
+    description: `Exactly one shape: \`email\` and \`password\`; a log-in link's \`token\`; or \`email\` and the link's \`code\` (a link or code confirms an unconfirmed account). Returns a bearer token. ${errors(`invalid_credentials, email_not_confirmed, invalid_token, account_disabled, ${bodyErrors}`)}`,
+  },
+  /** PASSWORDLESS=off: only the password shape. */
+  signInWithPassword: {
+    tags: ['sessions'], summary: 'Log in', body: PasswordSignIn,
+    response: { 201: Type.Object({ token: Type.String(), expires_at: Type.String({ format: 'date-time' }), user: User }) },
+    description: `Returns a bearer token. ${errors(`invalid_credentials, email_not_confirmed, account_disabled, ${bodyErrors}`)}`,
+  },
+  loginLink: {
+    tags: ['sessions'], summary: 'Email me a log-in link', body: LoginLinkBody, response: { 202: Message },
+    description: `Always 202 for a well-formed address; an existing enabled account gets a log-in link and code (valid LOGIN_LINK_TTL), which voids older ones. ${errors(bodyErrors)}`,
   },
   signOut: { tags: ['sessions'], summary: 'Log out', security: bearer, response: { 204: Type.Null() }, description: errors('unauthenticated') },
   me: {
@@ -111,8 +138,8 @@ export const routeSchemas = {
     description: `Always 202 for a well-formed address; the new link voids older ones. ${errors(bodyErrors)}`,
   },
   resetPassword: {
-    tags: ['passwords'], summary: 'Set a new password with a reset token', body: ResetPasswordBody, response: { 200: Message },
-    description: `Ends every session of the user. ${errors(`invalid_token, ${bodyErrors}`)}`,
+    tags: ['passwords'], summary: 'Set a new password with a reset token or code', body: ResetPasswordBody, response: { 200: Message },
+    description: `Takes the link's \`token\`, or the \`email\` and its 6-digit \`code\`. Ends every session of the user; a weak password (422) leaves the token unspent. ${errors(`invalid_token, ${bodyErrors}`)}`,
   },
   updatePassword: {
     tags: ['passwords'], summary: 'Change the password', security: bearer, body: UpdatePasswordBody, response: { 200: Message },

@@ -128,6 +128,7 @@ export class Pages {
       logo_url: config.logoUrl,
       stylesheet: this.renderer.stylesheet.href,
       password_min_length: config.passwordMinLength,
+      passwordless: config.passwordless,
       languages: locales.map((code) => ({
         code,
         name: this.renderer.text(code, 'language_name'),

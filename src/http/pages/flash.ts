@@ -13,6 +13,7 @@ const flashKinds = {
   email_change_requested: 'info',
   email_changed: 'success',
   login_required: 'warning',
+  login_link_sent: 'info',
   session_signed_out: 'success',
   session_already_ended: 'info',
   other_sessions_signed_out: 'success',

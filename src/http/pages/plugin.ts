@@ -16,6 +16,7 @@ import { accountRoutes } from './routes/account.ts';
 import { accountSessionRoutes } from './routes/account-sessions.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { devMailboxRoutes } from './routes/dev-mailbox.ts';
+import { loginLinkRoutes } from './routes/login-links.ts';
 import { publicRoutes } from './routes/public.ts';
 
 export type PageScopeOptions = { deps: FlowDeps; devMailbox?: DevMailbox | undefined };
@@ -25,6 +26,7 @@ export async function pageScope(app: FastifyInstance, options: PageScopeOptions)
   await setUpPages(app, pages);
   assetRoutes(app, pages);
   publicRoutes(app, pages);
+  loginLinkRoutes(app, pages);
   accountRoutes(app, pages);
   accountSessionRoutes(app, pages);
   if (options.devMailbox !== undefined) devMailboxRoutes(app, pages, options.devMailbox);

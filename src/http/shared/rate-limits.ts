@@ -18,9 +18,17 @@ export type RouteLimits = {
   endpoint: string;
   /** Requests per client a minute (RATE_LIMIT_IP_PER_MINUTE). */
   perClient?: boolean;
-  /** A token redemption: invalid_token answers per client, counted across every redeeming endpoint. */
-  redeemsToken?: boolean;
+  /**
+   * A token redemption: invalid_token answers per client, counted across every
+   * redeeming endpoint. A function decides by the parsed body: log-in redeems
+   * only in its link and code shapes (a body without a password).
+   */
+  redeemsToken?: boolean | ((body: unknown) => boolean);
 };
+
+function withoutPassword(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && !Object.hasOwn(body, 'password');
+}
 
 /** Every rate-limited action of API.md. A JSON endpoint and its HTML form declare the same entry, and so share counts. */
 export const endpointLimits = {
@@ -29,7 +37,8 @@ export const endpointLimits = {
   resetRequest: { endpoint: 'reset-password-request', perClient: true },
   updateEmail: { endpoint: 'update-email', perClient: true },
   updatePassword: { endpoint: 'update-password', perClient: true },
-  logIn: { endpoint: 'log-in', perClient: true },
+  logIn: { endpoint: 'log-in', perClient: true, redeemsToken: withoutPassword },
+  loginLink: { endpoint: 'login-link', perClient: true },
   deleteAccount: { endpoint: 'delete-account', perClient: true },
   confirm: { endpoint: 'confirm', redeemsToken: true },
   resetPassword: { endpoint: 'reset-password', redeemsToken: true },
@@ -78,7 +87,8 @@ function guardRoutes(app: FastifyInstance, limits: RateLimits): void {
 
   // After parsing and validation (and the CSRF check of a form).
   app.addHook('preHandler', async function limitRedemptions(request) {
-    if (request.routeOptions.config?.limits?.redeemsToken !== true) return;
+    const redeems = request.routeOptions.config?.limits?.redeemsToken;
+    if (redeems !== true && (typeof redeems !== 'function' || !redeems(request.body))) return;
     await takeForClient(invalidTokens, 'redeem', request.ip);
     redemptions.add(request);
   });

@@ -19,7 +19,7 @@ export async function userRoutes(app: FastifyInstance, deps: FlowDeps): Promise<
   });
 
   app.post<{ Body: Body<typeof ConfirmBody> }>('/api/confirm', { schema: routeSchemas.confirm, config: { limits: endpointLimits.confirm } }, async function confirmToken(request) {
-    const user = await confirm(deps, request.body.token);
+    const user = await confirm(deps, request.body);
     return { message: 'Your email address is confirmed.', user };
   });
 

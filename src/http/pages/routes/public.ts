@@ -19,6 +19,7 @@ import type { AskAgain, Pages } from '../context.ts';
 import type { FlashKey } from '../flash.ts';
 import { formField, queryValue, samePassword } from '../forms.ts';
 import { safeNext } from '../safe-next.ts';
+import { codeFormError } from './login-links.ts';
 
 // Where a dead link's error page sends the visitor for a new one.
 const newConfirmLink: AskAgain = { newLink: { href: '/resend-confirmation', label: 'errors.invalid_token.new_confirm_link' } };
@@ -84,22 +85,26 @@ export function publicRoutes(app: FastifyInstance, pages: Pages): void {
     return page.redirect('/login', 'logged_out');
   });
 
-  linkForm(app, pages, { path: '/confirm', purposes: ['confirm'], askAgain: newConfirmLink });
-  confirmation(app, pages, { path: '/confirm', flash: 'confirmed', askAgain: newConfirmLink });
+  linkForm(app, pages, { path: '/confirm', purposes: ['confirm'], askAgain: newConfirmLink, codeForm: true });
+  confirmation(app, pages, { path: '/confirm', flash: 'confirmed', askAgain: newConfirmLink, codeForm: true });
   emailForm(app, pages, { path: '/resend-confirmation', limits: endpointLimits.resendConfirm, send: resendConfirmation, flash: 'confirmation_sent' });
   emailForm(app, pages, { path: '/forgot-password', limits: endpointLimits.resetRequest, send: requestPasswordReset, flash: 'reset_requested' });
 
-  linkForm(app, pages, { path: '/reset-password', purposes: ['reset', 'invite'], askAgain: newResetLink });
+  linkForm(app, pages, { path: '/reset-password', purposes: ['reset', 'invite'], askAgain: newResetLink, codeForm: true });
   app.post('/reset-password', { config: { limits: endpointLimits.resetPassword, askAgain: newResetLink } }, async function reset(request, reply) {
     const page = await pages.open(request, reply);
     const token = formField(request, 'token');
     const password = formField(request, 'password');
-    if (!samePassword(password, formField(request, 'password_confirmation'))) return page.passwordsDiffer('reset-password', { token });
+    // The link's form carries its token; the code form the address (kept for another try) and the code (never kept).
+    const email = formField(request, 'email');
+    const shown = token !== '' ? { token } : { values: { email } };
+    if (!samePassword(password, formField(request, 'password_confirmation'))) return page.passwordsDiffer('reset-password', shown);
     let userId: string;
     try {
-      ({ userId } = await resetPassword(deps, { token, password }));
+      ({ userId } = await resetPassword(deps, token !== '' ? { token, password } : { email, code: formField(request, 'code'), password }));
     } catch (error) {
-      return page.formError(error, 'reset-password', { token });
+      if (token !== '') return page.formError(error, 'reset-password', shown);
+      return codeFormError(page, error, { template: 'reset-password', values: shown });
     }
     // The reset ended every session of that account; this browser's too, if it was one of them.
     if (page.session?.user.id === userId) page.endSession();
@@ -112,18 +117,31 @@ export function publicRoutes(app: FastifyInstance, pages: Pages): void {
 }
 
 /** A link's page (template named as its path): shown only for a live token, and spending nothing, since mail scanners open links too. */
-function linkForm(app: FastifyInstance, pages: Pages, link: { path: string; purposes: TokenPurpose[]; askAgain: AskAgain }): void {
+function linkForm(app: FastifyInstance, pages: Pages, link: { path: string; purposes: TokenPurpose[]; askAgain: AskAgain; codeForm?: boolean }): void {
   app.get(link.path, { config: { askAgain: link.askAgain } }, async function linkPage(request, reply) {
     const page = await pages.open(request, reply);
-    return page.render(link.path.slice(1), { token: await checkLinkToken(pages.deps, queryValue(request, 'token'), link.purposes) });
+    const token = queryValue(request, 'token');
+    // Without a token, a page that also takes the mail's code asks for the address and the code.
+    if (link.codeForm === true && (token === undefined || token === '')) return page.render(link.path.slice(1));
+    return page.render(link.path.slice(1), { token: await checkLinkToken(pages.deps, token, link.purposes) });
   });
 }
 
 /** The button of a confirmation link's page: spends the token, then on to log in (or to the account when logged in). */
-function confirmation(app: FastifyInstance, pages: Pages, link: { path: string; flash: FlashKey; askAgain: AskAgain }): void {
+function confirmation(app: FastifyInstance, pages: Pages, link: { path: string; flash: FlashKey; askAgain: AskAgain; codeForm?: boolean }): void {
   app.post(link.path, { config: { limits: endpointLimits.confirm, askAgain: link.askAgain } }, async function confirmLink(request, reply) {
     const page = await pages.open(request, reply);
-    await confirm(pages.deps, formField(request, 'token'));
+    const token = formField(request, 'token');
+    if (link.codeForm === true && token === '') {
+      const values = { email: formField(request, 'email') };
+      try {
+        await confirm(pages.deps, { email: values.email, code: formField(request, 'code') });
+      } catch (error) {
+        return codeFormError(page, error, { template: link.path.slice(1), values: { values } });
+      }
+      return page.redirect(page.session === undefined ? '/login' : '/account', link.flash);
+    }
+    await confirm(pages.deps, { token });
     return page.redirect(page.session === undefined ? '/login' : '/account', link.flash);
   });
 }
