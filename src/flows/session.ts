@@ -1,6 +1,8 @@
 import { AppError } from '../errors.ts';
 import { hashToken } from '../security/tokens.ts';
 import type { User } from '../store/schema.ts';
+import { recordEvent } from '../events/record.ts';
+import type { Client } from './client.ts';
 import type { FlowDeps } from './deps.ts';
 
 export type Authenticated = { user: User; sessionHash: string };
@@ -28,6 +30,9 @@ export async function authenticate(deps: FlowDeps, token: string | undefined): P
 }
 
 /** API.md, DELETE /api/sessions/current: the token stops working at once. */
-export async function signOut(deps: FlowDeps, session: Authenticated): Promise<void> {
-  await deps.store.deleteSession(session.sessionHash);
+export async function signOut(deps: FlowDeps, session: Authenticated, client: Client): Promise<void> {
+  await deps.store.transaction(async (tx) => {
+    await tx.deleteSession(session.sessionHash);
+    await recordEvent(deps, tx, { type: 'user.signed_out', user: session.user, client });
+  });
 }

@@ -3,6 +3,8 @@ import { hashPassword } from '../security/password-hash.ts';
 import { normalizePassword } from '../security/password-policy.ts';
 import { newToken } from '../security/tokens.ts';
 import { parseEmail } from '../security/email-address.ts';
+import { recordEvent } from '../events/record.ts';
+import type { Client } from './client.ts';
 import type { FlowDeps } from './deps.ts';
 import { checkFields } from './field-check.ts';
 import { verifyPasswordAttempt } from './flow-limits.ts';
@@ -18,7 +20,7 @@ export type SignedIn = { token: string; expires_at: string; user: PublicUser };
  * Failures are counted per canonical address, account or not; past the limit
  * every attempt is refused, the right password too, until the window passes.
  */
-export async function signIn(deps: FlowDeps, input: SignInInput): Promise<SignedIn> {
+export async function signIn(deps: FlowDeps, input: SignInInput, client: Client): Promise<SignedIn> {
   const { store, config } = deps;
   const { email } = checkFields({ email: parseEmail(input.email) });
   const found = await store.findUserByEmail(email.canonical);
@@ -29,6 +31,9 @@ export async function signIn(deps: FlowDeps, input: SignInInput): Promise<Signed
   const now = Date.now();
   const { token, hash } = newToken();
   const expiresAt = now + config.sessionTtl * 1000;
-  await store.insertSession({ token_hash: hash, user_id: user.id, created_at: now, last_used_at: now, expires_at: expiresAt });
+  await store.transaction(async (tx) => {
+    await tx.insertSession({ token_hash: hash, user_id: user.id, created_at: now, last_used_at: now, expires_at: expiresAt });
+    await recordEvent(deps, tx, { type: 'user.signed_in', user, client, data: { method: 'password' } }, now);
+  });
   return { token, expires_at: isoSeconds(expiresAt), user: publicUser(user) };
 }

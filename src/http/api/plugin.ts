@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { FlowDeps } from '../../flows/deps.ts';
 import { answerProblem } from '../shared/problem-errors.ts';
 import { registerOpenApi } from './openapi.ts';
+import { activityRoutes } from './routes/activity.ts';
 import { emailRoutes } from './routes/email.ts';
 import { healthRoutes } from './routes/health.ts';
 import { passwordRoutes } from './routes/password.ts';
@@ -23,5 +24,6 @@ export async function apiScope(app: FastifyInstance, options: ApiScopeOptions): 
   await sessionRoutes(app, deps);
   await passwordRoutes(app, deps);
   await emailRoutes(app, deps);
+  await activityRoutes(app, deps);
   await healthRoutes(app, deps.store);
 }

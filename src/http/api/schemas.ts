@@ -33,6 +33,15 @@ const User = Type.Object({
   confirmed: Type.Boolean(),
   created_at: Type.String({ format: 'date-time' }),
 });
+// Events (API.md, Events and webhooks) and the export; a session's fields are
+// whatever the sessions table records, the token hash excepted (flows/activity.ts).
+const Event = Type.Object({
+  id: Type.String(), type: Type.String(), at: Type.String({ format: 'date-time' }),
+  ip: Type.Union([Type.String(), Type.Null()]), user_agent: Type.Union([Type.String(), Type.Null()]),
+  data: Type.Object({}, { additionalProperties: true }),
+});
+const ExportedUser = Type.Object({ ...User.properties, locale: Type.String(), confirmed_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]) });
+const ExportedSession = Type.Object({ created_at: Type.String(), last_used_at: Type.String(), expires_at: Type.String(), current: Type.Boolean() }, { additionalProperties: true });
 const bearer = [{ bearer: [] }];
 const errors = (codes: string) => `Errors (application/problem+json, by code): ${codes}.`;
 const bodyErrors = 'unsupported_media_type, payload_too_large, invalid_json, validation_failed, cross_site, rate_limited';
@@ -58,6 +67,15 @@ export const routeSchemas = {
   },
   signOut: { tags: ['sessions'], summary: 'Log out', security: bearer, response: { 204: Type.Null() }, description: errors('unauthenticated') },
   me: { tags: ['sessions'], summary: 'The logged-in user', security: bearer, response: { 200: Type.Object({ user: User }) }, description: errors('unauthenticated') },
+  events: {
+    tags: ['accounts'], summary: "The account's security events", security: bearer, response: { 200: Type.Object({ events: Type.Array(Event) }) },
+    description: `Newest first, at most 100. ${errors('unauthenticated')}`,
+  },
+  exportAccount: {
+    tags: ['accounts'], summary: 'Download my data', security: bearer,
+    response: { 200: Type.Object({ user: ExportedUser, sessions: Type.Array(ExportedSession), events: Type.Array(Event) }) },
+    description: `An attachment (Content-Disposition): the user, sessions and events; no password hash, token or code. ${errors('unauthenticated')}`,
+  },
   resetRequest: {
     tags: ['passwords'], summary: 'Ask for a password reset link', body: ResetRequestBody, response: { 202: Message },
     description: `Always 202 for a well-formed address; the new link voids older ones. ${errors(bodyErrors)}`,

@@ -1,6 +1,7 @@
 // /account: who you are, change password, change email, log out. Every form
 // here needs the session cookie; without one the visitor is sent to log in
 // and brought back.
+import { clientOf } from '../../shared/client.ts';
 import type { FastifyInstance } from 'fastify';
 import { updateEmail } from '../../../flows/update-email.ts';
 import { updatePassword } from '../../../flows/update-password.ts';
@@ -29,7 +30,7 @@ export function accountRoutes(app: FastifyInstance, pages: Pages): void {
       return page.passwordsDiffer('account', accountValues(page), 'new_password_confirmation');
     }
     try {
-      await updatePassword(deps, page.session, input);
+      await updatePassword(deps, page.session, input, clientOf(request));
     } catch (error) {
       return page.formError(error, 'account', accountValues(page), 'current_password');
     }

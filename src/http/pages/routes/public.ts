@@ -2,6 +2,7 @@
 // forms that work without JavaScript and call the same flows as the JSON
 // endpoints. Each form POST declares its JSON twin's rate-limit endpoint
 // (endpointLimits in shared/rate-limits.ts), so both share their counters.
+import { clientOf } from '../../shared/client.ts';
 import type { FastifyInstance } from 'fastify';
 import { checkLinkToken } from '../../../flows/check-link-token.ts';
 import { confirm } from '../../../flows/confirm.ts';
@@ -43,7 +44,7 @@ export function publicRoutes(app: FastifyInstance, pages: Pages): void {
     const password = formField(request, 'password');
     if (!samePassword(password, formField(request, 'password_confirmation'))) return page.passwordsDiffer('register', { values });
     try {
-      await signUp(deps, { ...values, password, locale: page.locale });
+      await signUp(deps, { ...values, password, locale: page.locale }, clientOf(request));
     } catch (error) {
       return page.formError(error, 'register', { values });
     }
@@ -63,12 +64,12 @@ export function publicRoutes(app: FastifyInstance, pages: Pages): void {
     const email = formField(request, 'email');
     let token: string;
     try {
-      ({ token } = await signIn(deps, { email, password: formField(request, 'password') }));
+      ({ token } = await signIn(deps, { email, password: formField(request, 'password') }, clientOf(request)));
     } catch (error) {
       return page.formError(error, 'login', { values: { email }, next });
     }
     // The session this browser had before, if any, ends: a login never keeps an old session id.
-    if (page.session !== undefined) await signOut(deps, page.session);
+    if (page.session !== undefined) await signOut(deps, page.session, clientOf(request));
     page.startSession(token);
     return page.redirect(next ?? '/account', 'logged_in');
   });
@@ -77,7 +78,7 @@ export function publicRoutes(app: FastifyInstance, pages: Pages): void {
   app.post('/logout', { config: { askAgain: { form: '/account' } } }, async function logOut(request, reply) {
     const page = await pages.open(request, reply);
     if (page.session !== undefined) {
-      await signOut(deps, page.session);
+      await signOut(deps, page.session, clientOf(request));
       page.endSession();
     }
     return page.redirect('/login', 'logged_out');
@@ -96,7 +97,7 @@ export function publicRoutes(app: FastifyInstance, pages: Pages): void {
     if (!samePassword(password, formField(request, 'password_confirmation'))) return page.passwordsDiffer('reset-password', { token });
     let userId: string;
     try {
-      ({ userId } = await resetPassword(deps, { token, password }));
+      ({ userId } = await resetPassword(deps, { token, password }, clientOf(request)));
     } catch (error) {
       return page.formError(error, 'reset-password', { token });
     }
@@ -122,7 +123,7 @@ function linkForm(app: FastifyInstance, pages: Pages, link: { path: string; purp
 function confirmation(app: FastifyInstance, pages: Pages, link: { path: string; flash: FlashKey; askAgain: AskAgain }): void {
   app.post(link.path, { config: { limits: endpointLimits.confirm, askAgain: link.askAgain } }, async function confirmLink(request, reply) {
     const page = await pages.open(request, reply);
-    await confirm(pages.deps, formField(request, 'token'));
+    await confirm(pages.deps, formField(request, 'token'), clientOf(request));
     return page.redirect(page.session === undefined ? '/login' : '/account', link.flash);
   });
 }
