@@ -12,6 +12,7 @@ import { Pages } from './context.ts';
 import { csrfField, csrfTokenMatches } from './csrf.ts';
 import { formField } from './forms.ts';
 import { PageRenderer } from './render.ts';
+import { accountActivityRoutes } from './routes/account-activity.ts';
 import { accountRoutes } from './routes/account.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { devMailboxRoutes } from './routes/dev-mailbox.ts';
@@ -25,6 +26,7 @@ export async function pageScope(app: FastifyInstance, options: PageScopeOptions)
   assetRoutes(app, pages);
   publicRoutes(app, pages);
   accountRoutes(app, pages);
+  accountActivityRoutes(app, pages);
   if (options.devMailbox !== undefined) devMailboxRoutes(app, pages, options.devMailbox);
 }
 
