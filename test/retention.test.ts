@@ -171,7 +171,7 @@ test('on postgres, a prune started while another is running skips instead of run
 
       // The turn was given back: the next prune runs.
       const third = await runCli(['prune'], { DATABASE_URL: database.url, SECRET_KEY: testSecretKey, LOG_LEVEL: 'silent' });
-      assert.equal(third.stdout, 'outbox: 0 deleted\ntokens: 0 deleted\nsessions: 0 deleted\n');
+      assert.equal(third.stdout, 'outbox: 0 deleted\ntokens: 0 deleted\nsessions: 0 deleted\nevents: 0 deleted\n');
     } finally {
       if (!released) await blocker.query('rollback').catch(() => {});
       await blocker.end();
