@@ -85,6 +85,15 @@ eachDatabase((kind, skip) => {
       assert.equal(ids.size, mine.length, 'no event delivered twice here');
     });
 
+    test('the management listener counts deliveries by type and outcome, and /health shows their queue', async () => {
+      const management = server.running.managementAddress!;
+      const metrics = await (await fetch(`${management}/metrics`)).text();
+      assert.match(metrics, /^latchkey_webhook_deliveries_total\{type="user\.created",outcome="delivered"\} [1-9]\d*$/m);
+      const health = await (await fetch(`${management}/health`)).json() as { webhooks: unknown; outbox: unknown };
+      assert.deepEqual(Object.keys(health.webhooks as object).sort(), ['due', 'failed', 'oldest_due_seconds', 'pending']);
+      assert.notDeepEqual(health.outbox, null);
+    });
+
     test('an event written in a transaction that rolled back never arrives, and the change it described did not happen', async () => {
       // An unconfirmed account's reset confirms it (user.confirmed) and changes its password
       // (user.password_changed). Refusing the second event's row fails the transaction after

@@ -29,7 +29,7 @@ test('relative time is the largest whole unit, in each language', () => {
 });
 
 test('an event reads as one sentence: what, from which device, where and when', () => {
-  const strings = { types: { 'user.signed_in': 'Signed in' }, methods: { password: '', link: ' with a log-in link' }, via: {}, device: '{browser} on {system}', from: ' from {device}' };
+  const strings = { types: { signed_in: 'Signed in' }, methods: { password: '', link: ' with a log-in link' }, via: {}, device: '{browser} on {system}', from: ' from {device}' };
   const now = Date.now();
   const line = describeEvent({ type: 'user.signed_in', at: now - 5 * 60_000, ip: '192.0.2.1', user_agent: firefoxLinux, data: { method: 'password' } }, strings, 'en', now);
   assert.equal(describeEvent({ type: 'user.signed_in', at: now, ip: null, user_agent: null, data: { method: 'link' } }, strings, 'en', now).what, 'Signed in with a log-in link');

@@ -53,7 +53,8 @@ export type DescribedEvent = { type: EventType; at: number; ip: string | null; u
 
 /** One line: what happened (and how), from where, and when. */
 export function describeEvent(event: DescribedEvent, strings: ActivityStrings, locale: string, now: number): { what: string; details: string[]; when: string } {
-  let what = strings.types[event.type] ?? event.type;
+  // Keyed without the `user.` prefix: the strings files' keys hold no dots.
+  let what = strings.types[event.type.replace(/^user\./, '')] ?? event.type;
   const method = event.data.method;
   if (typeof method === 'string' && strings.methods[method] !== undefined) what += strings.methods[method];
   const via = event.data.via;
