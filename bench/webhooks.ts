@@ -76,7 +76,7 @@ async function deliveryThroughput(kind: DatabaseKind, receiverUrl: string, deliv
     const now = Date.now();
     for (let done = 0; done < events; done += 100) {
       await Promise.all(Array.from({ length: Math.min(100, events - done) }, () => {
-        const user: User = { id: randomUUID(), email: 'a@example.com', email_canonical: 'a@example.com', name: null, password_hash: '-', confirmed_at: now, created_at: now, locale: 'en' };
+        const user: User = { id: randomUUID(), email: 'a@example.com', email_canonical: 'a@example.com', name: null, password_hash: '-', confirmed_at: now, created_at: now, locale: 'en', disabled_at: null };
         return store.transaction((tx) => recordEvent({ outbox, config }, tx, { type: 'user.signed_in', user, client: commandLine, data: { method: 'password' } }));
       }));
     }

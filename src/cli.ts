@@ -1,10 +1,11 @@
 #!/usr/bin/env -S node --disable-warning=ExperimentalWarning
-// latchkey serve | migrate | worker | prune | mail test --to ADDRESS
+// latchkey serve | migrate | worker | prune | mail test --to ADDRESS | outbox … | users …
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, loadEnvFile, type Config } from './config.ts';
 import { lookAlikeVariables } from './config-names.ts';
 import { isFieldError } from './field-errors.ts';
+import { usersCommand, usersUsage } from './commands/users.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createTransport, runWorker, serve } from './main.ts';
 import { prunePastRetention } from './retention.ts';
@@ -25,10 +26,18 @@ Commands:
   outbox retry ID… | --all-failed
                          put failed messages back in the queue, due now
   outbox stats           pending, due and failed counts and the age of the oldest due message
+${usersUsage}
 
 Configuration comes from the environment or a .env file in the working directory.`;
 
 async function main(argv: string[]): Promise<number> {
+  // `users` has options of its own (src/commands/users.ts): parsed there.
+  if (argv[0] === 'users' && !argv.includes('--help') && !argv.includes('-h')) {
+    loadEnvFile();
+    const config = loadConfig();
+    // `users import` (src/commands/users-import.ts) is dispatched here, before usersCommand.
+    return usersCommand(config, argv.slice(1));
+  }
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -9,6 +9,7 @@ export const problems = {
   unauthenticated: { status: 401, title: 'Not signed in', detail: 'A valid session is required.' },
   invalid_credentials: { status: 401, title: 'Wrong email or password', detail: 'The email or password is not correct.' },
   email_not_confirmed: { status: 403, title: 'Email not confirmed', detail: 'Confirm your email address first; you can ask for a new confirmation link.' },
+  account_disabled: { status: 403, title: 'Account disabled', detail: 'This account has been disabled. Contact the operator of this service.' },
   csrf_failed: { status: 403, title: 'Form expired', detail: 'The form was missing its security token or it did not match. Reload the page and try again.' },
   cross_site: { status: 403, title: 'Cross-site request refused', detail: 'Requests from this origin are not allowed.' },
   not_found: { status: 404, title: 'Not found', detail: 'There is nothing at this address.' },

@@ -255,7 +255,7 @@ eachDatabase((kind, skip) => {
     });
 
     test('an unknown route or method is 404 not_found even when it carries no JSON body', async () => {
-      for (const [method, path] of [['POST', '/api/nothing-here'], ['PUT', '/api/users'], ['PATCH', '/api/me'], ['PUT', '/api/sessions/current']] as const) {
+      for (const [method, path] of [['POST', '/api/nothing-here'], ['PUT', '/api/users'], ['PATCH', '/api/sessions/current'], ['PUT', '/api/sessions/current']] as const) {
         assertProblem(await rawRequest(server.url, method, path), 404, 'not_found');
       }
     });

@@ -37,12 +37,12 @@ describe('mail in every language', () => {
         if (locale === 'ru') assert.match(message.subject + message.text, cyrillic, `${locale}/${kind} is Russian`);
         if (locale !== 'en') assert.doesNotMatch(message.text, /\b(the|your|this) /i, `${locale}/${kind} has no English sentence left`);
         assert.match(message.html, new RegExp(`<html lang="${locale}">`));
-        if (['confirm', 'reset_password', 'email_change_confirm'].includes(kind)) {
+        if (['confirm', 'reset_password', 'email_change_confirm', 'invitation'].includes(kind)) {
           assert.ok(message.text.includes(link), `${locale}/${kind} text carries the link`);
           assert.ok(message.html.includes(link.replace('&', '&amp;')), `${locale}/${kind} HTML carries the link`);
           assert.ok(message.text.includes(validFor[locale]) && message.html.includes(validFor[locale]), `${locale}/${kind} says it lasts ${validFor[locale]}`);
         } else {
-          assert.ok(message.text.includes('http://accounts.latchkey.test/forgot-password') || kind === 'email_in_use', `${locale}/${kind} links to a reset`);
+          assert.ok(message.text.includes('http://accounts.latchkey.test/forgot-password') || kind === 'email_in_use' || kind === 'account_deleted', `${locale}/${kind} links to a reset`);
         }
       }
     });

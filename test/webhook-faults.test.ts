@@ -27,7 +27,7 @@ import { WebhookReceiver } from './support/webhook-receiver.ts';
 function someUser(): User {
   const now = Date.now();
   const email = `${randomUUID()}@example.com`;
-  return { id: randomUUID(), email, email_canonical: email, name: null, password_hash: 'never exported', confirmed_at: now, created_at: now, locale: 'en' };
+  return { id: randomUUID(), email, email_canonical: email, name: null, password_hash: 'never exported', confirmed_at: now, created_at: now, locale: 'en', disabled_at: null };
 }
 
 eachDatabase((kind, skip) => {

@@ -9,9 +9,10 @@ import type { FlowDeps } from './deps.ts';
  * Returns the token when it is live for `purpose`; an unknown, expired, spent
  * or other-purpose token is invalid_token, the same for all.
  */
-export async function checkLinkToken(deps: Pick<FlowDeps, 'store'>, token: string | undefined, purpose: TokenPurpose): Promise<string> {
+export async function checkLinkToken(deps: Pick<FlowDeps, 'store'>, token: string | undefined, purposes: TokenPurpose[]): Promise<string> {
   if (token === undefined || token === '') throw new AppError('invalid_token');
-  const live = await deps.store.findLiveToken(hashToken(token), [purpose], Date.now());
-  if (live === undefined) throw new AppError('invalid_token');
+  const live = await deps.store.findLiveToken(hashToken(token), purposes, Date.now());
+  // A disabled account's links are void, as its mail is.
+  if (live === undefined || (await deps.store.findUserById(live.user_id))?.disabled_at !== null) throw new AppError('invalid_token');
   return token;
 }

@@ -18,7 +18,8 @@ export async function confirm(deps: FlowDeps, token: string, client: Client): Pr
     const spent = await tx.spendToken(hashToken(token), ['confirm', 'email_change'], now);
     if (spent === undefined) throw new AppError('invalid_token');
     const before = await tx.findUserById(spent.user_id);
-    if (before === undefined) throw new AppError('invalid_token');
+    // A disabled account's links are void (the transaction rolls the spending back).
+    if (before === undefined || before.disabled_at !== null) throw new AppError('invalid_token');
     if (spent.purpose === 'email_change') {
       const address = parseEmail(spent.new_email ?? '');
       // The address was free when the link was sent; if another account took it since, the link is dead.

@@ -26,6 +26,8 @@ const linkKinds = {
   confirm: { page: '/confirm', ttl: (config) => config.confirmTokenTtl, mail: 'confirm', voids: [] },
   reset: { page: '/reset-password', ttl: (config) => config.resetTokenTtl, mail: 'reset_password', voids: ['reset'] },
   email_change: { page: '/confirm-email', ttl: (config) => config.confirmTokenTtl, mail: 'email_change_confirm', voids: ['email_change'] },
+  // `latchkey users invite`: the reset page sets the first password (reset-password.ts takes both).
+  invite: { page: '/reset-password', ttl: (config) => config.inviteTokenTtl, mail: 'invitation', voids: ['invite'] },
 } as const satisfies Record<TokenPurpose, LinkKind>;
 
 export type LinkRequest = {
@@ -73,7 +75,8 @@ export async function issueLinkByAddress(deps: FlowDeps, action: MailAction, ema
   // Looked up outside any transaction: an unknown address costs one read, and
   // a known one a single write of token and mail together (Store.issueToken).
   const user = await deps.store.findUserByEmail(email.canonical);
-  if (user === undefined || !link.wanted(user)) return deps.linkWrites.wait();
+  // A disabled account gets no mail but notices: the same answer after the same wait.
+  if (user === undefined || user.disabled_at !== null || !link.wanted(user)) return deps.linkWrites.wait();
   await deps.linkWrites.measure(() => issueLink(deps, deps.store, { purpose: link.purpose, user, target: link.target }));
 }
 

@@ -24,7 +24,8 @@ export async function authenticate(deps: FlowDeps, token: string | undefined): P
     throw new AppError('unauthenticated');
   }
   const user = await deps.store.findUserById(session.user_id);
-  if (user === undefined) throw new AppError('unauthenticated');
+  // Disabling ends every session; this refuses one that a race let through.
+  if (user === undefined || user.disabled_at !== null) throw new AppError('unauthenticated');
   if (now - session.last_used_at >= touchEveryMs(deps.config.sessionIdleTtl)) await deps.store.touchSession(sessionHash, now);
   return { user, sessionHash };
 }

@@ -25,6 +25,8 @@ export async function signIn(deps: FlowDeps, input: SignInInput, client: Client)
   const { email } = checkFields({ email: parseEmail(input.email) });
   const found = await store.findUserByEmail(email.canonical);
   const { account: user, needsRehash } = await verifyPasswordAttempt(deps, email.canonical, found, input.password);
+  // Only the right password learns that an operator disabled the account.
+  if (user.disabled_at !== null) throw new AppError('account_disabled');
   if (user.confirmed_at === null) throw new AppError('email_not_confirmed');
   if (needsRehash) await store.setPassword(user.id, await hashPassword(normalizePassword(input.password)));
 

@@ -37,10 +37,11 @@ export async function signUp(deps: FlowDeps, input: SignUpInput, client: Client)
     const user = { id: randomUUID(), email: email.display, email_canonical: email.canonical, name, password_hash: passwordHash, confirmed_at: null, created_at: now, locale };
     if (await tx.insertUser(user)) {
       await issueLink(deps, tx, { purpose: 'confirm', user, target }, now);
-      await recordEvent(deps, tx, { type: 'user.created', user, client }, now);
+      await recordEvent(deps, tx, { type: 'user.created', user: { ...user, disabled_at: null }, client }, now);
       return;
     }
     const existing = await tx.findUserByEmail(email.canonical);
-    if (existing !== undefined) await outbox.enqueue(tx, { kind: 'account_exists', to: existing.email, params: { name: existing.name, locale: existing.locale } }, now);
+    // A disabled account gets no mail but notices; the answer and the work are the same.
+    if (existing !== undefined && existing.disabled_at === null) await outbox.enqueue(tx, { kind: 'account_exists', to: existing.email, params: { name: existing.name, locale: existing.locale } }, now);
   });
 }

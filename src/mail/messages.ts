@@ -23,6 +23,8 @@ export const messageKinds = [
   'email_change_confirm',
   'email_change_notice',
   'email_in_use',
+  'invitation',
+  'account_deleted',
 ] as const;
 
 export type MessageKind = (typeof messageKinds)[number];

@@ -2,7 +2,7 @@
 // BIGINT, the one representation both databases compare and index alike.
 import type { ColumnType, Insertable, Selectable } from 'kysely';
 
-export type TokenPurpose = 'confirm' | 'reset' | 'email_change';
+export type TokenPurpose = 'confirm' | 'reset' | 'email_change' | 'invite';
 export type OutboxStatus = 'pending' | 'sent' | 'failed';
 
 export interface UsersTable {
@@ -17,6 +17,8 @@ export interface UsersTable {
   created_at: number;
   /** The language of the account's mail (src/locale.ts); the database fills in 'en' when none is given. */
   locale: ColumnType<string, string | undefined, string>;
+  /** When an operator disabled the account (`latchkey users disable`); null while enabled. */
+  disabled_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface SessionsTable {

@@ -47,6 +47,8 @@ export type CliOptions = {
    * not make the test's event loop read its log while the test times it.
    */
   logFile?: boolean;
+  /** Written to its stdin, which then closes (`users create --password-stdin`); without it stdin is closed from the start. */
+  input?: string;
 };
 
 const cliPath = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
@@ -61,8 +63,9 @@ export function startCli(args: string[], env: Record<string, string>, options: C
     child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', cliPath, ...args], {
       cwd,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', MANAGEMENT_PORT: 'off', ...env },
-      stdio: fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', fd ?? 'pipe', fd ?? 'pipe'],
     });
+    child.stdin?.end(options.input);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -121,8 +124,8 @@ export function startCli(args: string[], env: Record<string, string>, options: C
 }
 
 /** `latchkey ARGS` run to its end (SIGKILL after `timeoutMs`): its exit code (-1 when killed) and output. */
-export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = startCli(args, env);
+export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000, input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = startCli(args, env, input === undefined ? {} : { input });
   const timer = setTimeout(() => void child.kill(), timeoutMs);
   try {
     const exit = await child.exited;

@@ -10,6 +10,7 @@ import { registerOpenApi } from './openapi.ts';
 import { activityRoutes } from './routes/activity.ts';
 import { emailRoutes } from './routes/email.ts';
 import { healthRoutes } from './routes/health.ts';
+import { meRoutes } from './routes/me.ts';
 import { passwordRoutes } from './routes/password.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { userRoutes } from './routes/users.ts';
@@ -24,6 +25,7 @@ export async function apiScope(app: FastifyInstance, options: ApiScopeOptions): 
   await sessionRoutes(app, deps);
   await passwordRoutes(app, deps);
   await emailRoutes(app, deps);
+  await meRoutes(app, deps);
   await activityRoutes(app, deps);
   await healthRoutes(app, deps.store);
 }

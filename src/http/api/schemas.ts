@@ -21,6 +21,8 @@ export const ResetRequestBody = Type.Object({ email: text(), reset_url: Type.Opt
 export const ResetPasswordBody = Type.Object({ token: Type.String(), password: password() });
 export const UpdatePasswordBody = Type.Object({ current_password: password(), new_password: password() });
 export const UpdateEmailBody = Type.Object({ new_email: text(), password: password() });
+export const UpdateMeBody = Type.Object({ name: Type.Union([text(), Type.Null()]) });
+export const DeleteMeBody = Type.Object({ password: password() });
 
 export type Body<T extends TSchema> = Static<T>;
 
@@ -91,6 +93,14 @@ export const routeSchemas = {
   updateEmail: {
     tags: ['accounts'], summary: 'Change the email address', security: bearer, body: UpdateEmailBody, response: { 202: Message },
     description: `Mails a confirmation link to the new address; the address changes when it is used. ${errors(`unauthenticated, invalid_credentials, ${bodyErrors}`)}`,
+  },
+  updateMe: {
+    tags: ['accounts'], summary: 'Change the display name', security: bearer, body: UpdateMeBody, response: { 200: Type.Object({ user: User }) },
+    description: `The same rules as at sign-up; null or "" clears the name. ${errors(`unauthenticated, ${bodyErrors}`)}`,
+  },
+  deleteMe: {
+    tags: ['accounts'], summary: 'Delete the account', security: bearer, body: DeleteMeBody, response: { 204: Type.Null() },
+    description: `Deletes the account, its sessions, tokens and unsent mail, and mails an "account deleted" notice; the address is free again. A wrong password counts as a failed log-in. ${errors(`unauthenticated, invalid_credentials, ${bodyErrors}`)}`,
   },
   health: {
     tags: ['operations'], summary: 'Health',

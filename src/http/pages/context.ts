@@ -30,7 +30,7 @@ export type AskAgain = {
 };
 
 // The problems a form answers by showing itself again; any other error becomes an error page.
-const formProblems = new Set<ProblemCode>(['validation_failed', 'invalid_credentials', 'email_not_confirmed', 'rate_limited']);
+const formProblems = new Set<ProblemCode>(['validation_failed', 'invalid_credentials', 'email_not_confirmed', 'account_disabled', 'rate_limited']);
 
 export class Pages {
   readonly deps: FlowDeps;

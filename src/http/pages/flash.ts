@@ -13,6 +13,8 @@ const flashKinds = {
   email_change_requested: 'info',
   email_changed: 'success',
   login_required: 'warning',
+  name_changed: 'success',
+  account_deleted: 'info',
 } as const;
 
 export type FlashKey = keyof typeof flashKinds;

@@ -12,7 +12,7 @@ export async function registerApiGuard(app: FastifyInstance, config: Config): Pr
   // CORS answers only the allowed origins; other origins get no CORS headers.
   await app.register(cors, {
     origin: config.allowedOrigins,
-    methods: ['GET', 'POST', 'DELETE'],
+    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
     allowedHeaders: ['Content-Type', 'Authorization'],
     maxAge: 600,
   });
@@ -52,8 +52,9 @@ function decodedPath(url: string): string {
   }
 }
 
+/** A POST, PUT or PATCH, or a DELETE whose route reads a body (DELETE /api/me). */
 function takesBody(request: FastifyRequest): boolean {
-  return request.method === 'POST' || request.method === 'PUT' || request.method === 'PATCH';
+  return request.method === 'POST' || request.method === 'PUT' || request.method === 'PATCH' || (request.routeOptions.schema as { body?: unknown } | undefined)?.body !== undefined;
 }
 
 function mediaType(request: FastifyRequest): string | undefined {

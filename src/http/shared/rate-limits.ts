@@ -30,6 +30,7 @@ export const endpointLimits = {
   updateEmail: { endpoint: 'update-email', perClient: true },
   updatePassword: { endpoint: 'update-password', perClient: true },
   logIn: { endpoint: 'log-in', perClient: true },
+  deleteAccount: { endpoint: 'delete-account', perClient: true },
   confirm: { endpoint: 'confirm', redeemsToken: true },
   resetPassword: { endpoint: 'reset-password', redeemsToken: true },
 } as const satisfies Record<string, RouteLimits>;

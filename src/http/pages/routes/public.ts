@@ -84,12 +84,12 @@ export function publicRoutes(app: FastifyInstance, pages: Pages): void {
     return page.redirect('/login', 'logged_out');
   });
 
-  linkForm(app, pages, { path: '/confirm', purpose: 'confirm', askAgain: newConfirmLink });
+  linkForm(app, pages, { path: '/confirm', purposes: ['confirm'], askAgain: newConfirmLink });
   confirmation(app, pages, { path: '/confirm', flash: 'confirmed', askAgain: newConfirmLink });
   emailForm(app, pages, { path: '/resend-confirmation', limits: endpointLimits.resendConfirm, send: resendConfirmation, flash: 'confirmation_sent' });
   emailForm(app, pages, { path: '/forgot-password', limits: endpointLimits.resetRequest, send: requestPasswordReset, flash: 'reset_requested' });
 
-  linkForm(app, pages, { path: '/reset-password', purpose: 'reset', askAgain: newResetLink });
+  linkForm(app, pages, { path: '/reset-password', purposes: ['reset', 'invite'], askAgain: newResetLink });
   app.post('/reset-password', { config: { limits: endpointLimits.resetPassword, askAgain: newResetLink } }, async function reset(request, reply) {
     const page = await pages.open(request, reply);
     const token = formField(request, 'token');
@@ -106,16 +106,16 @@ export function publicRoutes(app: FastifyInstance, pages: Pages): void {
     return page.redirect('/login', 'password_reset');
   });
 
-  linkForm(app, pages, { path: '/confirm-email', purpose: 'email_change', askAgain: newEmailLink });
+  linkForm(app, pages, { path: '/confirm-email', purposes: ['email_change'], askAgain: newEmailLink });
   // The same flow and the same counters as POST /api/confirm, which redeems email-change tokens too.
   confirmation(app, pages, { path: '/confirm-email', flash: 'email_changed', askAgain: newEmailLink });
 }
 
 /** A link's page (template named as its path): shown only for a live token, and spending nothing, since mail scanners open links too. */
-function linkForm(app: FastifyInstance, pages: Pages, link: { path: string; purpose: TokenPurpose; askAgain: AskAgain }): void {
+function linkForm(app: FastifyInstance, pages: Pages, link: { path: string; purposes: TokenPurpose[]; askAgain: AskAgain }): void {
   app.get(link.path, { config: { askAgain: link.askAgain } }, async function linkPage(request, reply) {
     const page = await pages.open(request, reply);
-    return page.render(link.path.slice(1), { token: await checkLinkToken(pages.deps, queryValue(request, 'token'), link.purpose) });
+    return page.render(link.path.slice(1), { token: await checkLinkToken(pages.deps, queryValue(request, 'token'), link.purposes) });
   });
 }
 
