@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createAccount, linkTo, logIn, requestEmailChange, requestReset, signUp, strongPassword, uniqueEmail } from './support/accounts.ts';
-import { eachDatabase } from './support/databases.ts';
+import { eachDatabase, testSecretKey } from './support/databases.ts';
 import { startServer, type TestServer } from './support/latchkey.ts';
 import { sleep, until } from './support/process.ts';
 import { tokenFromLink } from './support/smtp-sink.ts';
-import { executeSql } from './support/sql.ts';
+import { executeSql, selectRows } from './support/sql.ts';
+import { runCli } from './support/serve-process.ts';
 import { WebhookReceiver, type Delivery } from './support/webhook-receiver.ts';
 
 const userAgent = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
@@ -83,6 +84,24 @@ eachDatabase((kind, skip) => {
       // One webhook-id per event, and the same ids as the events the API lists.
       const ids = new Set(mine.map((d) => d.id));
       assert.equal(ids.size, mine.length, 'no event delivered twice here');
+    });
+
+    test('operator commands and account deletion announce theirs: created, confirmed, disabled, enabled, deleted (with the user), and the events go with the account', async () => {
+      const env = { DATABASE_URL: server.database.url, SECRET_KEY: testSecretKey, WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: receiver.secret, LOG_LEVEL: 'silent' };
+      const email = uniqueEmail('operated');
+      const password = strongPassword();
+      const created = await runCli(['users', 'create', email, '--confirmed', '--password-stdin'], env, 30_000, `${password}\n`);
+      assert.equal(created.code, 0, created.stderr);
+      for (const verb of ['disable', 'enable']) assert.equal((await runCli(['users', verb, email], env)).code, 0);
+      const token = await logIn(server, email, password);
+      const userId = (await server.request('GET', '/api/me', { token })).json.user.id as string;
+      assert.equal((await server.request('DELETE', '/api/me', { token, body: { password } })).status, 204);
+      for (const type of ['user.created', 'user.confirmed', 'user.disabled', 'user.enabled', 'user.signed_in']) await deliveryOf(receiver, type, userId);
+      const [deleted] = await deliveryOf(receiver, 'user.deleted', userId);
+      assert.equal(deleted!.body.data.user.email, email);
+      assert.equal(deleted!.body.data.ip, '127.0.0.1');
+      assert.equal((await deliveryOf(receiver, 'user.disabled', userId))[0]!.body.data.ip, null, 'an operator command has no IP');
+      assert.deepEqual(await selectRows(server.database, `select id from events where user_id = '${userId}'`), [], 'the account\'s events are deleted with it');
     });
 
     test('the management listener counts deliveries by type and outcome, and /health shows their queue', async () => {
