@@ -6,7 +6,7 @@
 // Prints one table and writes bench/results/load-<time>.json. See BENCHMARKS.md.
 //
 //   DURATION=15 SCALE_USERS=1000000 DATABASES=sqlite,postgres PROFILE=dir \
-//     SCENARIOS=limits,reset,steady,login,register,me,scale,compare SERVER_NODE_ARGS='…' \
+//     SCENARIOS=limits,reset,steady,login,register,me,authz,scale,compare SERVER_NODE_ARGS='…' \
 //     COMPARE_TREE=/path COMPARE_ROUNDS=6 COMPARE_SECONDS=5 \
 //     node --disable-warning=ExperimentalWarning bench/load.ts
 //
@@ -28,7 +28,7 @@ import { measure, password, type Settings } from './load/scenarios.ts';
 import { benchDatabases } from './load/seed.ts';
 
 const duration = Number(process.env.DURATION ?? 15);
-const allScenarios = ['limits', 'reset', 'steady', 'login', 'register', 'me', 'scale'];
+const allScenarios = ['limits', 'reset', 'steady', 'login', 'register', 'me', 'authz', 'scale'];
 const settings: Settings = {
   duration,
   warmup: Math.min(3, duration),
@@ -65,6 +65,9 @@ try {
   if (settings.scenarios.has('limits')) {
     argon2 = await argon2Rate();
     rows.push({ database: '-', scenario: 'raw argon2id hashes/s (limit)', rps: argon2.rate, p50: NaN, p99: NaN, errors: 0, requests: 0, note: `median of ${argon2.rounds} rounds, ${argon2.min.toFixed(1)}–${argon2.max.toFixed(1)}` });
+  }
+  // The authz rows are read as a share of the bare route: it is measured for them too.
+  if (settings.scenarios.has('limits') || settings.scenarios.has('authz')) {
     rows.push(await withBareServer(async (url) => {
       const load = { path: '/', expect: 200, body: () => '{"email":"user1@example.com"}', connections: settings.connections };
       await cannon(url, { ...load, seconds: settings.warmup });

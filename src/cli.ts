@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --disable-warning=ExperimentalWarning
 // latchkey serve | migrate | worker | prune | mail test --to ADDRESS | outbox … | users …
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, loadEnvFile, type Config } from './config.ts';
 import { lookAlikeVariables } from './config-names.ts';
@@ -28,6 +29,10 @@ Commands:
   outbox stats           pending, due and failed counts and the age of the oldest due message
 ${usersUsage}
 
+Options:
+  --version              print the version and exit
+  --help                 print this text
+
 Configuration comes from the environment or a .env file in the working directory.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -47,8 +52,15 @@ async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       'all-failed': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
     },
   });
+  if (values.version === true) {
+    // package.json's version: what an operator compares against the release notes before an upgrade.
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
   const [group = '', verb] = positionals;
   const command = group === 'mail' || group === 'outbox' ? `${group} ${verb ?? ''}`.trim() : positionals.join(' ');
   if (values.help === true || command === '' || command === 'help') {

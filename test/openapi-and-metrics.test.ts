@@ -12,6 +12,8 @@ const endpoints: [string, string][] = [
   ['post', '/api/users'], ['post', '/api/confirm'], ['post', '/api/resend-confirm'], ['post', '/api/sessions'],
   ['delete', '/api/sessions/current'], ['get', '/api/me'], ['get', '/api/me/events'], ['get', '/api/me/export'], ['post', '/api/reset-password-request'], ['post', '/api/reset-password'],
   ['post', '/api/update-password'], ['post', '/api/update-email'], ['get', '/api/health'],
+  ['get', '/api/sessions'], ['delete', '/api/sessions/{id}'], ['delete', '/api/sessions'],
+  ['get', '/api/authz/auth-request'], ['get', '/api/authz/forward-auth'],
 ];
 
 describe('/openapi.json and /metrics', () => {
@@ -30,6 +32,11 @@ describe('/openapi.json and /metrics', () => {
     assert.deepEqual(signUp.requestBody.content['application/json'].schema.required, ['email', 'password']);
     assert.ok(signUp.responses['202'], 'the 202 answer is documented');
     assert.deepEqual(document.paths['/api/me'].get.security, [{ bearer: [] }]);
+    const forwardAuth = document.paths['/api/authz/forward-auth'].get.responses;
+    assert.deepEqual(Object.keys(forwardAuth).sort(), ['200', '302', '401']);
+    assert.deepEqual(Object.keys(forwardAuth['200'].headers).sort(), ['X-Latchkey-Email', 'X-Latchkey-Session-Id', 'X-Latchkey-User-Id']);
+    const sessionFields = document.paths['/api/sessions'].get.responses['200'].content['application/json'].schema.properties.sessions.items.properties;
+    assert.deepEqual(Object.keys(sessionFields), ['id', 'created_at', 'last_used_at', 'expires_at', 'current', 'ip', 'user_agent']);
   });
 
   test('/api/health is documented as {status} and nothing else', async () => {

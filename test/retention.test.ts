@@ -57,7 +57,7 @@ async function seed(store: Store, now: number): Promise<void> {
     ['keep-live-created-40-days-ago', now - 40 * day, now - day, now + 5 * day],
   ];
   for (const [hash, created, used, expires] of sessions) {
-    await store.insertSession({ token_hash: hash, user_id: 'u1', created_at: created, last_used_at: used, expires_at: expires });
+    await store.insertSession({ token_hash: hash, user_id: 'u1', created_at: created, last_used_at: used, expires_at: expires, id: `id-${hash}`, ip: null, user_agent: null });
   }
 
   const mail: [string, 'pending' | 'sent' | 'failed', number, number, number | null][] = [

@@ -44,12 +44,15 @@ eachDatabase((kind, skip) => {
         assert.ok(Math.abs(expires - expected) < 5 * 60_000, `expires_at ${response.json.expires_at} is 30 days ahead`);
       });
 
-      test('the token opens /api/me, which answers 200 {user}', async () => {
+      test('the token opens /api/me, which answers 200 {user, session: {id, expires_at}}', async () => {
         const response = await logInRaw(account.email, account.password);
         const answer = await me(response.json.token);
         assert.equal(answer.status, 200, answer.text);
-        assert.deepEqual(Object.keys(answer.json), ['user']);
+        assert.deepEqual(Object.keys(answer.json), ['user', 'session']);
         assert.deepEqual(answer.json.user, response.json.user);
+        assert.deepEqual(Object.keys(answer.json.session), ['id', 'expires_at']);
+        assert.equal(answer.json.session.expires_at, response.json.expires_at);
+        assert.ok(!response.json.token.includes(answer.json.session.id), 'the public id is not the token');
       });
 
       test('the address is matched in its canonical form', async () => {

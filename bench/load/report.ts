@@ -45,7 +45,7 @@ const mb = (v: number | undefined) => v === undefined ? '-' : (v / 1048576).toFi
 
 function ofLimit(row: Row, bare: Row | undefined): string {
   if (row.limit !== undefined && row.limit > 0) return `${(100 * row.rps / row.limit).toFixed(0)}% ${row.limitName ?? 'argon2'}`;
-  if (row.scenario.startsWith('reset') && bare !== undefined) return `${(100 * row.rps / bare.rps).toFixed(0)}% bare`;
+  if ((row.scenario.startsWith('reset') || row.scenario.startsWith('authz')) && bare !== undefined) return `${(100 * row.rps / bare.rps).toFixed(0)}% bare`;
   return '-';
 }
 

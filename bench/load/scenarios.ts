@@ -99,6 +99,12 @@ export async function seededDatabase(kind: DatabaseKind, users: number, hash: st
   return { url: database.url, db, drop: async () => { await db.close(); await database.drop(); } };
 }
 
+/** A bearer token of the seeded user1. */
+async function logInOnce(url: string): Promise<string> {
+  const session = await fetch(`${url}/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'user1@example.com', password }) });
+  return (await session.json() as { token: string }).token;
+}
+
 export async function measure(kind: DatabaseKind, smtp: Smtp, settings: Settings, limits: { argon2: number }): Promise<{ rows: Row[]; highWater: number; seedSeconds: number }> {
   const { baseUsers, scenarios } = settings;
   const rows: Row[] = [];
@@ -138,8 +144,7 @@ export async function measure(kind: DatabaseKind, smtp: Smtp, settings: Settings
 
     if (scenarios.has('me')) {
       // /api/me, a steady probe, while 32 connections log in.
-      const session = await fetch(`${server.url}/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'user1@example.com', password }) });
-      const { token } = await session.json() as { token: string };
+      const token = await logInOnce(server.url);
       await server.settled();
       server.sample();
       const [me, flood] = await Promise.all([
@@ -149,6 +154,23 @@ export async function measure(kind: DatabaseKind, smtp: Smtp, settings: Settings
       const peak = server.peak();
       log({ database: kind, scenario: '/api/me (200/s) during login flood', ...me, peakRss: peak });
       log({ database: kind, scenario: '  the login flood beside it', ...figures(flood, login.expect), limit: limits.argon2 });
+    }
+
+    if (scenarios.has('authz')) {
+      // The reverse-proxy endpoints at full speed: each answer a session look-up with its user
+      // (the idle-use record is written at most once a minute per session). Read beside the bare route.
+      const token = await logInOnce(server.url);
+      const asked: { scenario: string; path: string; headers: Record<string, string> }[] = [
+        { scenario: 'authz auth-request (bearer)', path: '/api/authz/auth-request', headers: { authorization: `Bearer ${token}` } },
+        { scenario: 'authz forward-auth (cookie)', path: '/api/authz/forward-auth', headers: { cookie: `latchkey_session=${token}`, accept: 'text/html', 'x-forwarded-method': 'GET' } },
+      ];
+      for (const { scenario, path, headers } of asked) {
+        const authz = { ...load, path, expect: 200, method: 'GET' as const, headers };
+        await server.settled();
+        await cannon(server.url, { ...authz, seconds: settings.warmup });
+        server.sample();
+        log({ database: kind, scenario, ...figures(await cannon(server.url, authz), 200), peakRss: server.peak() });
+      }
     }
 
     // Scale: the same reset-request load with many more users in the table.

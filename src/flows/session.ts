@@ -1,11 +1,11 @@
 import { AppError } from '../errors.ts';
 import { hashToken } from '../security/tokens.ts';
-import type { User } from '../store/schema.ts';
+import type { Session, User } from '../store/schema.ts';
 import { recordEvent } from '../events/record.ts';
 import type { Client } from './client.ts';
 import type { FlowDeps } from './deps.ts';
 
-export type Authenticated = { user: User; sessionHash: string };
+export type Authenticated = { user: User; sessionHash: string; session: Session };
 
 // Recording every use would turn each read into a write, so a use is
 // recorded only once a tenth of the idle window (at most a minute) has passed:
@@ -19,15 +19,23 @@ export async function authenticate(deps: FlowDeps, token: string | undefined): P
   if (token === undefined || token === '') throw new AppError('unauthenticated');
   const now = Date.now();
   const sessionHash = hashToken(token);
-  const session = await deps.store.findSession(sessionHash);
-  if (session === undefined || session.expires_at <= now || session.last_used_at + deps.config.sessionIdleTtl * 1000 <= now) {
-    throw new AppError('unauthenticated');
-  }
-  const user = await deps.store.findUserById(session.user_id);
+  const found = await deps.store.findSessionWithUser(sessionHash);
+  if (found === undefined || !isLive(deps, found.session, now)) throw new AppError('unauthenticated');
+  const { session, user } = found;
   // Disabling ends every session; this refuses one that a race let through.
-  if (user === undefined || user.disabled_at !== null) throw new AppError('unauthenticated');
+  if (user.disabled_at !== null) throw new AppError('unauthenticated');
   if (now - session.last_used_at >= touchEveryMs(deps.config.sessionIdleTtl)) await deps.store.touchSession(sessionHash, now);
-  return { user, sessionHash };
+  return { user, sessionHash, session };
+}
+
+/** Unexpired and used within SESSION_IDLE_TTL. */
+function isLive(deps: FlowDeps, session: Session, now: number): boolean {
+  return session.expires_at > now && session.last_used_at > idleCutoff(deps, now);
+}
+
+/** A session last used at or before this moment has ended for idleness. */
+export function idleCutoff(deps: FlowDeps, now: number): number {
+  return now - deps.config.sessionIdleTtl * 1000;
 }
 
 /** API.md, DELETE /api/sessions/current: the token stops working at once. */

@@ -9,6 +9,7 @@ import type { FlowDeps } from './deps.ts';
 import { checkFields } from './field-check.ts';
 import { verifyPasswordAttempt } from './flow-limits.ts';
 import { isoSeconds, publicUser, type PublicUser } from './public-user.ts';
+import { newSessionId } from './sessions.ts';
 
 export type SignInInput = { email: string; password: string };
 export type SignedIn = { token: string; expires_at: string; user: PublicUser };
@@ -19,6 +20,7 @@ export type SignedIn = { token: string; expires_at: string; user: PublicUser };
  * dummy hash. Only the right password learns that the account is unconfirmed.
  * Failures are counted per canonical address, account or not; past the limit
  * every attempt is refused, the right password too, until the window passes.
+ * The session records the client's IP and User-Agent (GET /api/sessions).
  */
 export async function signIn(deps: FlowDeps, input: SignInInput, client: Client): Promise<SignedIn> {
   const { store, config } = deps;
@@ -34,7 +36,10 @@ export async function signIn(deps: FlowDeps, input: SignInInput, client: Client)
   const { token, hash } = newToken();
   const expiresAt = now + config.sessionTtl * 1000;
   await store.transaction(async (tx) => {
-    await tx.insertSession({ token_hash: hash, user_id: user.id, created_at: now, last_used_at: now, expires_at: expiresAt });
+    await tx.insertSession({
+      token_hash: hash, user_id: user.id, created_at: now, last_used_at: now, expires_at: expiresAt,
+      id: newSessionId(), ip: client.ip, user_agent: client.userAgent,
+    });
     await recordEvent(deps, tx, { type: 'user.signed_in', user, client, data: { method: 'password' } }, now);
   });
   return { token, expires_at: isoSeconds(expiresAt), user: publicUser(user) };

@@ -30,6 +30,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     trustProxy: typeof config.trustProxy === 'number' ? hops(config.trustProxy) : config.trustProxy,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
+    // A path parameter (DELETE /api/sessions/{id}) over the default 100 characters would be a bare 414, not a problem+json 404.
+    routerOptions: { maxParamLength: 16_384 },
     // Strip prototype keys instead of refusing the body: `__proto__` in JSON changes nothing.
     onProtoPoisoning: 'remove',
     onConstructorPoisoning: 'remove',

@@ -150,6 +150,19 @@ export abstract class Repository {
     return this.db.selectFrom('sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
   }
 
+  /** A session and its user in one round trip: what every authenticated request (and each reverse-proxy check) needs. */
+  async findSessionWithUser(tokenHash: string): Promise<{ session: Session; user: User } | undefined> {
+    const row = await this.db.selectFrom('sessions').innerJoin('users', 'users.id', 'sessions.user_id').selectAll('users')
+      .select(['sessions.created_at as s_created_at', 'sessions.last_used_at as s_last_used_at', 'sessions.expires_at as s_expires_at', 'sessions.id as s_id', 'sessions.ip as s_ip', 'sessions.user_agent as s_user_agent'])
+      .where('sessions.token_hash', '=', tokenHash).executeTakeFirst();
+    if (row === undefined) return undefined;
+    const { s_created_at, s_last_used_at, s_expires_at, s_id, s_ip, s_user_agent, ...user } = row;
+    return {
+      user,
+      session: { token_hash: tokenHash, user_id: user.id, created_at: s_created_at, last_used_at: s_last_used_at, expires_at: s_expires_at, id: s_id, ip: s_ip, user_agent: s_user_agent },
+    };
+  }
+
   async touchSession(tokenHash: string, now: number): Promise<void> {
     await this.db.updateTable('sessions').set({ last_used_at: now }).where('token_hash', '=', tokenHash).execute();
   }
@@ -163,6 +176,21 @@ export abstract class Repository {
     await this.db.deleteFrom('sessions').where('user_id', '=', userId)
       .$if(keep !== undefined, (q) => q.where('token_hash', '!=', keep!))
       .execute();
+  }
+
+  /** The user's sessions still usable now (unexpired, used after `idleCutoff`), newest first. */
+  listLiveSessions(userId: string, now: number, idleCutoff: number): Promise<Session[]> {
+    return this.db.selectFrom('sessions').selectAll().where('user_id', '=', userId)
+      .where('expires_at', '>', now).where('last_used_at', '>', idleCutoff)
+      .orderBy('created_at', 'desc').orderBy('id').execute();
+  }
+
+  /** Ends the user's live session with this public id; false when the user has no such live session. */
+  async deleteLiveSession(userId: string, id: string, now: number, idleCutoff: number): Promise<boolean> {
+    const result = await this.db.deleteFrom('sessions').where('id', '=', id).where('user_id', '=', userId)
+      .where('expires_at', '>', now).where('last_used_at', '>', idleCutoff)
+      .executeTakeFirst();
+    return result.numDeletedRows === 1n;
   }
 
   // Mail, written in the flow's transaction (the worker's side: outbox-queue.ts)

@@ -28,6 +28,11 @@ export interface SessionsTable {
   created_at: number;
   last_used_at: number;
   expires_at: number;
+  /** The public id (API.md, Sessions): random, never the token nor derived from it. */
+  id: string;
+  /** The client IP and User-Agent at log-in (flows/client.ts); null when unknown. */
+  ip: string | null;
+  user_agent: string | null;
 }
 
 export interface TokensTable {

@@ -8,6 +8,7 @@ import type { OpenedDatabase } from './dialect.ts';
 import * as initial from './migrations/0001-initial.ts';
 import * as userLocale from './migrations/0002-user-locale.ts';
 import * as liveTokensIndex from './migrations/0003-live-tokens-index.ts';
+import * as sessionDetails from './migrations/0004-session-details.ts';
 import * as userDisabled from './migrations/0006-user-disabled.ts';
 import * as events from './migrations/0007-events.ts';
 import { openPostgres } from './postgres.ts';
@@ -18,7 +19,10 @@ import { openSqlite } from './sqlite.ts';
 
 export type { Capabilities } from './dialect.ts';
 
-const migrations = { '0001-initial': initial, '0002-user-locale': userLocale, '0003-live-tokens-index': liveTokensIndex, '0006-user-disabled': userDisabled, '0007-events': events };
+const migrations = {
+  '0001-initial': initial, '0002-user-locale': userLocale, '0003-live-tokens-index': liveTokensIndex, '0004-session-details': sessionDetails,
+  '0006-user-disabled': userDisabled, '0007-events': events,
+};
 
 export function openStore(config: DatabaseConfig): Store {
   return Store.open(config.kind === 'sqlite' ? openSqlite(config.path) : openPostgres(config.url));

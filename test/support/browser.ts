@@ -19,8 +19,9 @@ export function skipUnlessChromium(): false | string {
   return `skipped: ${reason}`;
 }
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+/** `extraArgs`, e.g. `--host-resolver-rules=MAP *.latchkey.test 127.0.0.1` to give test host names to loopback. */
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumPath, args: [...chromiumArgs, ...extraArgs] });
 }
 
 /** startServer (real SMTP sink, fresh SQLite) listening where its BASE_URL says. */

@@ -13,7 +13,10 @@ export async function registerOpenApi(app: FastifyInstance, config: Config): Pro
       info: { title: `${config.appName} account API`, version: '1', description: 'Errors are RFC 9457 problem details (application/problem+json) with a stable `code`.' },
       servers: [{ url: config.baseUrl.href.replace(/\/$/, '') }],
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          sessionCookie: { type: 'apiKey', in: 'cookie', name: 'latchkey_session', description: 'The pages\' session cookie (its name per BASE_URL and COOKIE_DOMAIN).' },
+        },
         schemas: {
           Problem: {
             type: 'object',

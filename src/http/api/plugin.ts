@@ -8,6 +8,7 @@ import type { FlowDeps } from '../../flows/deps.ts';
 import { answerProblem } from '../shared/problem-errors.ts';
 import { registerOpenApi } from './openapi.ts';
 import { activityRoutes } from './routes/activity.ts';
+import { authzRoutes } from './routes/authz.ts';
 import { emailRoutes } from './routes/email.ts';
 import { healthRoutes } from './routes/health.ts';
 import { meRoutes } from './routes/me.ts';
@@ -25,6 +26,7 @@ export async function apiScope(app: FastifyInstance, options: ApiScopeOptions): 
   await sessionRoutes(app, deps);
   await passwordRoutes(app, deps);
   await emailRoutes(app, deps);
+  await authzRoutes(app, deps);
   await meRoutes(app, deps);
   await activityRoutes(app, deps);
   await healthRoutes(app, deps.store);

@@ -35,6 +35,12 @@ const User = Type.Object({
   confirmed: Type.Boolean(),
   created_at: Type.String({ format: 'date-time' }),
 });
+const time = () => Type.String({ format: 'date-time' });
+const nullableString = () => Type.Union([Type.String(), Type.Null()]);
+const SessionInfo = Type.Object({
+  id: Type.String(), created_at: time(), last_used_at: time(), expires_at: time(), current: Type.Boolean(),
+  ip: nullableString(), user_agent: nullableString(),
+});
 // Events (API.md, Events and webhooks) and the export; a session's fields are
 // whatever the sessions table records, the token hash excepted (flows/activity.ts).
 const Event = Type.Object({
@@ -45,6 +51,15 @@ const Event = Type.Object({
 const ExportedUser = Type.Object({ ...User.properties, locale: Type.String(), confirmed_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]) });
 const ExportedSession = Type.Object({ created_at: Type.String(), last_used_at: Type.String(), expires_at: Type.String(), current: Type.Boolean() }, { additionalProperties: true });
 const bearer = [{ bearer: [] }];
+const sessionCookie: Record<string, string[]>[] = [{ bearer: [] }, { sessionCookie: [] }];
+// The reverse-proxy endpoints answer with headers and an empty body (@fastify/swagger reads `headers` for the document).
+const empty = (description: string, headers: Record<string, string> = {}) => ({
+  type: 'null', description,
+  headers: Object.fromEntries(Object.entries(headers).map(([name, about]) => [name, { type: 'string', description: about }])),
+});
+const latchkeyHeaders = {
+  'X-Latchkey-User-Id': "The user's id.", 'X-Latchkey-Email': "The user's address.", 'X-Latchkey-Session-Id': "The session's public id.",
+};
 const errors = (codes: string) => `Errors (application/problem+json, by code): ${codes}.`;
 const bodyErrors = 'unsupported_media_type, payload_too_large, invalid_json, validation_failed, cross_site, rate_limited';
 
@@ -68,7 +83,38 @@ export const routeSchemas = {
     description: `Returns a bearer token. ${errors(`invalid_credentials, email_not_confirmed, ${bodyErrors}`)}`,
   },
   signOut: { tags: ['sessions'], summary: 'Log out', security: bearer, response: { 204: Type.Null() }, description: errors('unauthenticated') },
-  me: { tags: ['sessions'], summary: 'The logged-in user', security: bearer, response: { 200: Type.Object({ user: User }) }, description: errors('unauthenticated') },
+  me: {
+    tags: ['sessions'], summary: 'The logged-in user', security: bearer,
+    response: { 200: Type.Object({ user: User, session: Type.Object({ id: Type.String(), expires_at: time() }) }) }, description: errors('unauthenticated'),
+  },
+  listSessions: {
+    tags: ['sessions'], summary: "The user's live sessions, newest first", security: bearer,
+    response: { 200: Type.Object({ sessions: Type.Array(SessionInfo) }) },
+    description: `ip and user_agent as seen at log-in. ${errors('unauthenticated')}`,
+  },
+  revokeSession: {
+    tags: ['sessions'], summary: 'End one session of the user', security: bearer,
+    params: Type.Object({ id: Type.String() }), response: { 204: Type.Null() },
+    description: `An id that is not a live session of this user is 404. ${errors('unauthenticated, not_found')}`,
+  },
+  revokeOtherSessions: {
+    tags: ['sessions'], summary: 'End every other session of the user', security: bearer, response: { 204: Type.Null() },
+    description: `This session stays. ${errors('unauthenticated')}`,
+  },
+  authRequest: {
+    tags: ['reverse proxies'], summary: 'Who is this? (nginx auth_request)', security: sessionCookie,
+    response: { 200: empty('A live session; counts as a use of it.', latchkeyHeaders), 401: empty('No live session.') },
+    description: 'Reads the session from Authorization: Bearer or the session cookie. Empty bodies; not rate-limited.',
+  },
+  forwardAuth: {
+    tags: ['reverse proxies'], summary: 'Who is this? (Caddy forward_auth, Traefik forwardAuth)', security: sessionCookie,
+    response: {
+      200: empty('A live session; counts as a use of it.', latchkeyHeaders),
+      302: empty('No session, on a browser navigation (X-Forwarded-Method GET or HEAD, Accept with text/html) to an allowed origin: to BASE_URL/login?next=<the URL from X-Forwarded-Proto, -Host and -Uri>.', { Location: 'The log-in page.' }),
+      401: empty('No live session, on any other request.'),
+    },
+    description: 'Reads the session from Authorization: Bearer or the session cookie. Empty bodies; not rate-limited.',
+  },
   events: {
     tags: ['accounts'], summary: "The account's security events", security: bearer, response: { 200: Type.Object({ events: Type.Array(Event) }) },
     description: `Newest first, at most 100. ${errors('unauthenticated')}`,

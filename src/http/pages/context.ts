@@ -63,7 +63,7 @@ export class Pages {
         session = await authenticate(this.deps, token);
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
-        reply.clearCookie(cookies.session, cookies.options);
+        reply.clearCookie(cookies.session, cookies.sessionOptions);
       }
     }
     let anchor = request.cookies[cookies.csrf];
@@ -184,11 +184,11 @@ export class Page {
   /** Logging in always gives a new session token (signIn makes one); the cookie carries it. */
   startSession(token: string): void {
     const { cookies } = this.pages;
-    this.reply.setCookie(cookies.session, token, { ...cookies.options, maxAge: this.pages.config.sessionTtl });
+    this.reply.setCookie(cookies.session, token, { ...cookies.sessionOptions, maxAge: this.pages.config.sessionTtl });
   }
 
   endSession(): void {
-    this.reply.clearCookie(this.pages.cookies.session, this.pages.cookies.options);
+    this.reply.clearCookie(this.pages.cookies.session, this.pages.cookies.sessionOptions);
   }
 
   /**

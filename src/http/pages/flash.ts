@@ -13,6 +13,9 @@ const flashKinds = {
   email_change_requested: 'info',
   email_changed: 'success',
   login_required: 'warning',
+  session_signed_out: 'success',
+  session_already_ended: 'info',
+  other_sessions_signed_out: 'success',
   name_changed: 'success',
   account_deleted: 'info',
 } as const;

@@ -3,11 +3,13 @@
 import type { FastifyReply } from 'fastify';
 import type { Config } from '../../config.ts';
 
-export function securityHeaders(config: Pick<Config, 'logoUrl' | 'baseUrl'>): Record<string, string> {
+export function securityHeaders(config: Pick<Config, 'logoUrl' | 'baseUrl' | 'allowedOrigins'>): Record<string, string> {
   const images = ["'self'", ...(config.logoUrl === undefined ? [] : [new URL(config.logoUrl).origin])];
+  // Browsers hold a form's redirect to form-action too: the log-in form's 303 to an allowed origin's `next` (safe-next.ts) must pass.
+  const forms = ["'self'", ...config.allowedOrigins.filter((origin) => origin !== config.baseUrl.origin)];
   return {
     // No script at all: every page works without JavaScript, so none is allowed to run.
-    'content-security-policy': `default-src 'none'; style-src 'self'; img-src ${images.join(' ')}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+    'content-security-policy': `default-src 'none'; style-src 'self'; img-src ${images.join(' ')}; form-action ${forms.join(' ')}; frame-ancestors 'none'; base-uri 'none'`,
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'DENY',
     // Token links (/reset-password?token=…) must not leak through Referer or a cache.

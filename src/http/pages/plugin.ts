@@ -14,6 +14,7 @@ import { formField } from './forms.ts';
 import { PageRenderer } from './render.ts';
 import { accountActivityRoutes } from './routes/account-activity.ts';
 import { accountRoutes } from './routes/account.ts';
+import { accountSessionRoutes } from './routes/account-sessions.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { devMailboxRoutes } from './routes/dev-mailbox.ts';
 import { publicRoutes } from './routes/public.ts';
@@ -26,6 +27,7 @@ export async function pageScope(app: FastifyInstance, options: PageScopeOptions)
   assetRoutes(app, pages);
   publicRoutes(app, pages);
   accountRoutes(app, pages);
+  accountSessionRoutes(app, pages);
   accountActivityRoutes(app, pages);
   if (options.devMailbox !== undefined) devMailboxRoutes(app, pages, options.devMailbox);
 }

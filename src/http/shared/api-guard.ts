@@ -8,6 +8,18 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.ts';
 import { sendProblem } from '../problem.ts';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * A reverse proxy's check (routes/authz.ts): the proxy passes on the
+     * protected app's request headers, Origin included, and a cross-site
+     * request to that app is the app's to judge. These answers change nothing
+     * and carry no body, so any Origin is let through.
+     */
+    anyOrigin?: boolean;
+  }
+}
+
 export async function registerApiGuard(app: FastifyInstance, config: Config): Promise<void> {
   // CORS answers only the allowed origins; other origins get no CORS headers.
   await app.register(cors, {
@@ -21,7 +33,7 @@ export async function registerApiGuard(app: FastifyInstance, config: Config): Pr
     // An unknown route is a 404 whatever its headers; the guard is for the JSON endpoints.
     if (request.is404 || request.method === 'OPTIONS' || !underApi(request)) return;
     const origin = request.headers.origin;
-    if (origin !== undefined && !config.allowedOrigins.includes(origin)) return sendProblem(reply, 'cross_site');
+    if (origin !== undefined && !config.allowedOrigins.includes(origin) && request.routeOptions.config?.anyOrigin !== true) return sendProblem(reply, 'cross_site');
     if (takesBody(request) && mediaType(request) !== 'application/json') return sendProblem(reply, 'unsupported_media_type');
   });
 

@@ -11,6 +11,7 @@ import { endpointLimits } from '../../shared/rate-limits.ts';
 import { activityValues } from './account-activity.ts';
 import type { Page, Pages } from '../context.ts';
 import { formField, samePassword } from '../forms.ts';
+import { sessionRows } from './account-sessions.ts';
 
 const loginFirst = '/login?next=/account';
 // Both forms live on /account: a refused POST (csrf_failed, rate_limited) goes back there.
@@ -95,6 +96,7 @@ async function accountValues(page: Page): Promise<Record<string, unknown>> {
   const created = page.session!.user.created_at;
   return {
     member_since: new Intl.DateTimeFormat(page.locale, { dateStyle: 'long', timeZone: 'UTC' }).format(created),
+    sessions: await sessionRows(page),
     ...(await activityValues(page)),
   };
 }

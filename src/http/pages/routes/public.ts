@@ -2,7 +2,6 @@
 // forms that work without JavaScript and call the same flows as the JSON
 // endpoints. Each form POST declares its JSON twin's rate-limit endpoint
 // (endpointLimits in shared/rate-limits.ts), so both share their counters.
-import { clientOf } from '../../shared/client.ts';
 import type { FastifyInstance } from 'fastify';
 import { checkLinkToken } from '../../../flows/check-link-token.ts';
 import { confirm } from '../../../flows/confirm.ts';
@@ -14,6 +13,7 @@ import { signOut } from '../../../flows/session.ts';
 import { signIn } from '../../../flows/sign-in.ts';
 import { signUp } from '../../../flows/sign-up.ts';
 import type { TokenPurpose } from '../../../store/schema.ts';
+import { clientOf } from '../../shared/client.ts';
 import { endpointLimits, type RouteLimits } from '../../shared/rate-limits.ts';
 import type { AskAgain, Pages } from '../context.ts';
 import type { FlashKey } from '../flash.ts';
