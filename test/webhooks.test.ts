@@ -73,6 +73,12 @@ eachDatabase((kind, skip) => {
 
       assert.equal((await server.request('DELETE', '/api/sessions/current', { token: await logIn(server, newEmail, newPassword) })).status, 204);
       await deliveryOf(receiver, 'user.signed_out', userId);
+      // A session ended from the list is a sign-out too.
+      const keep = await logIn(server, newEmail, newPassword);
+      const ended = await logIn(server, newEmail, newPassword);
+      const endedId = (await server.request('GET', '/api/me', { token: ended })).json.session.id as string;
+      assert.equal((await server.request('DELETE', `/api/sessions/${endedId}`, { token: keep })).status, 204);
+      await deliveryOf(receiver, 'user.signed_out', userId, 2);
 
       const resetToken = await requestReset(server, newEmail);
       assert.equal((await server.request('POST', '/api/reset-password', { body: { token: resetToken, password: strongPassword() } })).status, 200);
