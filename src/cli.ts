@@ -20,8 +20,8 @@ const usage = `Usage: latchkey <command>
 Commands:
   serve                  answer HTTP on HOST:PORT and deliver mail (applies migrations first)
   migrate                apply pending database migrations and exit
-  worker                 deliver mail from the outbox only (beside a serve on the same database; needs MAIL_SERVER)
-  prune                  delete sent and failed mail, dead tokens and ended sessions older than RETENTION_DAYS
+  worker                 deliver mail (and webhooks, with WEBHOOK_URL) from the outbox only (beside a serve on the same database; needs MAIL_SERVER)
+  prune                  delete sent and failed mail, dead tokens and ended sessions older than RETENTION_DAYS, events older than EVENT_RETENTION_DAYS
   mail test --to ADDRESS send one message through the configured mail server and print its answer
   outbox list [--status pending|sent|failed] [--limit N]
                          list outbox messages, oldest first (metadata only, never the links)
@@ -141,7 +141,7 @@ async function prune(config: Config): Promise<number> {
       process.stdout.write('another instance is pruning now; nothing deleted here\n');
       return 0;
     }
-    process.stdout.write(`outbox: ${report.outbox} deleted\ntokens: ${report.tokens} deleted\nsessions: ${report.sessions} deleted\n`);
+    process.stdout.write(`outbox: ${report.outbox} deleted\ntokens: ${report.tokens} deleted\nsessions: ${report.sessions} deleted\nevents: ${report.events} deleted\n`);
     return 0;
   } finally {
     await store.close();

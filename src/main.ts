@@ -10,7 +10,8 @@ import { DevMailbox } from './mail/dev-mailbox.ts';
 import { Outbox, outboxSecretBox } from './mail/outbox.ts';
 import { MailRenderer } from './mail/render.ts';
 import { devMailboxTransport, smtpTransport, type MailTransport } from './mail/transport.ts';
-import { OutboxWorker } from './mail/worker.ts';
+import { mailWorker } from './mail/mail-delivery.ts';
+import type { OutboxWorker } from './mail/worker.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { RequestPressure } from './request-pressure.ts';
 import { Pruner } from './retention.ts';
@@ -18,6 +19,7 @@ import { configureHashing } from './security/password-hash.ts';
 import { createRateLimits, type RateLimits } from './security/rate-limits.ts';
 import { resolveSecretKey } from './security/secret-key.ts';
 import { openStore, type Store } from './store/store.ts';
+import { webhookWorker } from './webhooks/delivery.ts';
 
 /** Where mail goes: the SMTP server, or with no MAIL_SERVER the dev mailbox (which the pages show). */
 export function createTransport(config: Config): { transport: MailTransport; devMailbox: DevMailbox | undefined } {
@@ -26,7 +28,29 @@ export function createTransport(config: Config): { transport: MailTransport; dev
   return { transport: devMailboxTransport(devMailbox), devMailbox };
 }
 
-export type Mail = { outbox: Outbox; worker: OutboxWorker; transport: MailTransport };
+export type Mail = {
+  outbox: Outbox;
+  /** The mail worker, and with WEBHOOK_URL the webhook deliveries' own one: started and stopped together. */
+  worker: Workers;
+  transport: MailTransport;
+};
+
+/** The outbox's workers, one per delivery kind, as one. */
+export class Workers {
+  readonly all: OutboxWorker[];
+  constructor(all: OutboxWorker[]) {
+    this.all = all;
+  }
+  async start(): Promise<void> {
+    for (const worker of this.all) await worker.start();
+  }
+  wake(): void {
+    for (const worker of this.all) worker.wake();
+  }
+  async stop(): Promise<void> {
+    await Promise.all(this.all.map((worker) => worker.stop()));
+  }
+}
 
 export type MailOptions = {
   /** The transport to send through; one from createTransport when not given. */
@@ -40,13 +64,21 @@ export type MailOptions = {
 export function createMail(config: Config, store: Store, metrics: Metrics, options: MailOptions = {}): Mail {
   const transport = options.transport ?? createTransport(config).transport;
   const secretBox = outboxSecretBox(resolveSecretKey(config));
-  const worker = new OutboxWorker(store, transport, new MailRenderer(config), {
+  const mail = mailWorker(store, transport, new MailRenderer(config), {
     sender: config.mailSender,
     secretBox,
     log: options.log,
     busy: options.busy,
-    count: (kind, outcome) => metrics.mailDeliveries.inc({ kind, outcome }),
+    count: (row, outcome) => metrics.mailDeliveries.inc({ kind: row.kind, outcome }),
   });
+  const webhooks = config.webhook && webhookWorker(store, config.webhook, {
+    secretBox,
+    log: options.log,
+    busy: options.busy,
+    // A webhook row's recipient is its event type (Outbox.enqueueWebhook).
+    count: (row, outcome) => metrics.webhookDeliveries.inc({ type: row.recipient, outcome: outcome === 'sent' ? 'delivered' : outcome }),
+  });
+  const worker = new Workers(webhooks === undefined ? [mail] : [mail, webhooks]);
   return { outbox: new Outbox(config.baseUrl.hostname, secretBox), worker, transport };
 }
 
@@ -119,7 +151,7 @@ type Parts = {
   management?: Management | undefined;
   app?: FastifyInstance;
   pressure?: RequestPressure;
-  worker?: OutboxWorker;
+  worker?: Workers;
   pruner?: Pruner;
   transport?: MailTransport;
   limits?: RateLimits;
@@ -143,5 +175,5 @@ async function stopParts(parts: Parts): Promise<void> {
 /** The management listener (/metrics, /health) when MANAGEMENT_PORT is not off; `serve` and `worker` each run one. */
 function startManagementFor(config: Config, store: Store, metrics: Metrics, log: Logger): Promise<Management | undefined> {
   if (config.management === undefined) return Promise.resolve(undefined);
-  return startManagement({ listen: config.management, store, metrics, redisUrl: config.redisUrl, log });
+  return startManagement({ listen: config.management, store, metrics, redisUrl: config.redisUrl, webhooks: config.webhook !== undefined, log });
 }

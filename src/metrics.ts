@@ -7,6 +7,7 @@ export type MailOutcome = 'sent' | 'retried' | 'failed';
 export type Metrics = {
   registry: Registry;
   mailDeliveries: Counter<'kind' | 'outcome'>;
+  webhookDeliveries: Counter<'type' | 'outcome'>;
 };
 
 export function createMetrics(): Metrics {
@@ -18,5 +19,11 @@ export function createMetrics(): Metrics {
     labelNames: ['kind', 'outcome'] as const,
     registers: [registry],
   });
-  return { registry, mailDeliveries };
+  const webhookDeliveries = new Counter({
+    name: 'latchkey_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by event type and outcome (delivered, retried, failed).',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [registry],
+  });
+  return { registry, mailDeliveries, webhookDeliveries };
 }

@@ -16,7 +16,8 @@ import { loadConfig } from '../src/config.ts';
 import { Outbox, outboxSecretBox } from '../src/mail/outbox.ts';
 import { MailRenderer } from '../src/mail/render.ts';
 import { smtpTransport } from '../src/mail/transport.ts';
-import { OutboxWorker, type WorkerOptions } from '../src/mail/worker.ts';
+import { mailWorker } from '../src/mail/mail-delivery.ts';
+import type { OutboxWorker, WorkerOptions } from '../src/mail/worker.ts';
 import type { OutboxRow } from '../src/store/schema.ts';
 import type { Store } from '../src/store/store.ts';
 import { OutboxQueue } from '../src/store/outbox-queue.ts';
@@ -64,7 +65,7 @@ async function startWorker(store: Store, mailEnv: Record<string, string>, option
   const config = loadConfig({ MAIL_SERVER: '127.0.0.1', ...mailEnv });
   const transport = smtpTransport(config.smtp!);
   const counts: Counts = { sent: 0, retried: 0, failed: 0 };
-  const worker = new OutboxWorker(store, transport, renderer, {
+  const worker = mailWorker(store, transport, renderer, {
     sender,
     secretBox,
     retryBaseMs: 20,

@@ -10,7 +10,7 @@ import { request, startServer, type TestServer } from './support/latchkey.ts';
 
 const endpoints: [string, string][] = [
   ['post', '/api/users'], ['post', '/api/confirm'], ['post', '/api/resend-confirm'], ['post', '/api/sessions'],
-  ['delete', '/api/sessions/current'], ['get', '/api/me'], ['post', '/api/reset-password-request'], ['post', '/api/reset-password'],
+  ['delete', '/api/sessions/current'], ['get', '/api/me'], ['get', '/api/me/events'], ['get', '/api/me/export'], ['post', '/api/reset-password-request'], ['post', '/api/reset-password'],
   ['post', '/api/update-password'], ['post', '/api/update-email'], ['get', '/api/health'],
   ['get', '/api/sessions'], ['delete', '/api/sessions/{id}'], ['delete', '/api/sessions'],
   ['get', '/api/authz/auth-request'], ['get', '/api/authz/forward-auth'], ['post', '/api/login-links'],

@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { Outbox, outboxSecretBox } from '../src/mail/outbox.ts';
 import { MailRenderer } from '../src/mail/render.ts';
 import { smtpTransport } from '../src/mail/transport.ts';
-import { OutboxWorker } from '../src/mail/worker.ts';
+import { mailWorker } from '../src/mail/mail-delivery.ts';
+import type { OutboxWorker } from '../src/mail/worker.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Store } from '../src/store/store.ts';
 import { OutboxQueue } from '../src/store/outbox-queue.ts';
@@ -25,7 +26,7 @@ async function enqueue(store: Store, to: string): Promise<void> {
 async function startWorker(store: Store, port: number, busy?: () => boolean): Promise<{ worker: OutboxWorker; close(): Promise<void> }> {
   const config = loadConfig({ MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(port) });
   const transport = smtpTransport(config.smtp!);
-  const worker = new OutboxWorker(store, transport, renderer, { sender: 'Latchkey <no-reply@latchkey.test>', secretBox, retryBaseMs: 50, pollMs: 20, busy, log: process.env.DEBUG_WORKER ? console : undefined });
+  const worker = mailWorker(store, transport, renderer, { sender: 'Latchkey <no-reply@latchkey.test>', secretBox, retryBaseMs: 50, pollMs: 20, busy, log: process.env.DEBUG_WORKER ? console : undefined });
   await worker.start();
   return { worker, close: async () => { await worker.stop(); transport.close(); } };
 }

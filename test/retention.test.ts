@@ -109,9 +109,9 @@ eachDatabase((kind, skip) => {
     await withSeededDatabase(kind, async (store) => {
       // Batches of one: every row takes its own batch, and the pass goes on until none is left.
       const report = await prunePastRetention(store, retention, Date.now(), { batchSize: 1 });
-      assert.deepEqual(report, { outbox: 2, tokens: 3, sessions: 2 });
+      assert.deepEqual(report, { outbox: 2, tokens: 3, sessions: 2, events: 0 });
       assert.deepEqual(await remaining(store), kept);
-      assert.deepEqual(await prunePastRetention(store, retention), { outbox: 0, tokens: 0, sessions: 0 }, 'a second pass finds nothing');
+      assert.deepEqual(await prunePastRetention(store, retention), { outbox: 0, tokens: 0, sessions: 0, events: 0 }, 'a second pass finds nothing');
     });
   });
 
@@ -119,7 +119,7 @@ eachDatabase((kind, skip) => {
     await withSeededDatabase(kind, async (store, database) => {
       const result = await runCli(['prune'], { DATABASE_URL: database.url, SECRET_KEY: testSecretKey, RETENTION_DAYS: '30', LOG_LEVEL: 'silent' });
       assert.equal(result.code, 0, result.stderr);
-      assert.equal(result.stdout, 'outbox: 2 deleted\ntokens: 3 deleted\nsessions: 2 deleted\n');
+      assert.equal(result.stdout, 'outbox: 2 deleted\ntokens: 3 deleted\nsessions: 2 deleted\nevents: 0 deleted\n');
       assert.deepEqual(await remaining(store), kept);
     });
   });
@@ -134,7 +134,7 @@ eachDatabase((kind, skip) => {
         // The server's worker fails the 60-day-old pending message at once (too old
         // to send): it failed just now, so neither this pass nor the next deletes it.
         await until('the old pending message failed', async () => (await new OutboxQueue(store).list({ status: 'failed' })).some((r) => r.id === 'keep-pending-60-days-old'), 20_000);
-        assert.deepEqual(await prunePastRetention(store, retention), { outbox: 0, tokens: 0, sessions: 0 });
+        assert.deepEqual(await prunePastRetention(store, retention), { outbox: 0, tokens: 0, sessions: 0, events: 0 });
         assert.deepEqual(await remaining(store), kept);
       } finally {
         await server.stop();
@@ -166,12 +166,12 @@ test('on postgres, a prune started while another is running skips instead of run
 
       await blocker.query('commit');
       released = true;
-      assert.deepEqual(await first, { outbox: 2, tokens: 3, sessions: 2 });
+      assert.deepEqual(await first, { outbox: 2, tokens: 3, sessions: 2, events: 0 });
       assert.deepEqual(await remaining(store), kept);
 
       // The turn was given back: the next prune runs.
       const third = await runCli(['prune'], { DATABASE_URL: database.url, SECRET_KEY: testSecretKey, LOG_LEVEL: 'silent' });
-      assert.equal(third.stdout, 'outbox: 0 deleted\ntokens: 0 deleted\nsessions: 0 deleted\n');
+      assert.equal(third.stdout, 'outbox: 0 deleted\ntokens: 0 deleted\nsessions: 0 deleted\nevents: 0 deleted\n');
     } finally {
       if (!released) await blocker.query('rollback').catch(() => {});
       await blocker.end();

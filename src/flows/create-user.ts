@@ -5,6 +5,7 @@ import { defaultLocale } from '../locale.ts';
 import { parseEmail } from '../security/email-address.ts';
 import { dummyHash, hashPassword } from '../security/password-hash.ts';
 import type { User } from '../store/schema.ts';
+import { recordEvent } from '../events/record.ts';
 import type { Client } from './client.ts';
 import type { FlowDeps } from './deps.ts';
 import { checkFields, nameField, passwordField } from './field-check.ts';
@@ -25,7 +26,7 @@ export class AddressTakenError extends AppError {
  * none that works (a hash no password matches, verified like any other, so a
  * log-in to it costs the usual time) until a reset or an invitation sets one.
  */
-export async function createUser(deps: Pick<FlowDeps, 'store'> & { config: FlowDeps['config'] }, _client: Client, input: CreateUserInput): Promise<User> {
+export async function createUser(deps: Pick<FlowDeps, 'store' | 'outbox' | 'config'>, client: Client, input: CreateUserInput): Promise<User> {
   const address = parseEmail(input.email);
   const { email, name, password } = checkFields({
     email: address,
@@ -38,6 +39,12 @@ export async function createUser(deps: Pick<FlowDeps, 'store'> & { config: FlowD
     password_hash: password === undefined ? dummyHash : await hashPassword(password),
     confirmed_at: input.confirmed === true ? now : null, created_at: now, locale: defaultLocale, disabled_at: null,
   };
-  if (!(await deps.store.insertUser(user))) throw new AddressTakenError();
+  const inserted = await deps.store.transaction(async (tx) => {
+    if (!(await tx.insertUser(user))) return false;
+    await recordEvent(deps, tx, { type: 'user.created', user, client }, now);
+    if (user.confirmed_at !== null) await recordEvent(deps, tx, { type: 'user.confirmed', user, client }, now);
+    return true;
+  });
+  if (!inserted) throw new AddressTakenError();
   return user;
 }

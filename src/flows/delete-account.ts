@@ -1,7 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { resolveSecretKey } from '../security/secret-key.ts';
 import type { User } from '../store/schema.ts';
+import { deleteEventsOf } from '../store/events.ts';
 import { deleteUserAndTies } from '../store/user-admin.ts';
+import { recordEvent } from '../events/record.ts';
 import type { Client } from './client.ts';
 import type { FlowDeps } from './deps.ts';
 import { checkCurrentPassword } from './flow-limits.ts';
@@ -13,10 +15,13 @@ import type { Authenticated } from './session.ts';
  * address, in one transaction: the address is free for a new sign-up at once.
  * `latchkey users delete` calls it directly; a user, after their password.
  */
-export async function deleteAccount(deps: Pick<FlowDeps, 'store' | 'outbox'>, _client: Client, user: User): Promise<void> {
+export async function deleteAccount(deps: Pick<FlowDeps, 'store' | 'outbox' | 'config'>, client: Client, user: User): Promise<void> {
   const now = Date.now();
   await deps.store.transaction(async (tx) => {
+    // Announced first: its webhook delivery holds the user's data (sealed), so it outlives the rows.
+    await recordEvent(deps, tx, { type: 'user.deleted', user, client }, now);
     await deleteUserAndTies(tx.db, user);
+    await deleteEventsOf(tx.db, user.id);
     await deps.outbox.enqueue(tx, { kind: 'account_deleted', to: user.email, params: { name: user.name, locale: user.locale } }, now);
   });
 }

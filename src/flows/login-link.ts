@@ -1,4 +1,5 @@
 import { AppError } from '../errors.ts';
+import { recordEvent } from '../events/record.ts';
 import { parseEmail } from '../security/email-address.ts';
 import { newToken } from '../security/tokens.ts';
 import { assertEnabled, isEnabled } from './account-enabled.ts';
@@ -46,7 +47,10 @@ export async function signInWithLink(deps: FlowDeps, redemption: Redemption, cli
       token_hash: hash, user_id: found.id, created_at: now, last_used_at: now, expires_at: expiresAt,
       id: newSessionId(), ip: client.ip, user_agent: client.userAgent,
     });
-    return { ...found, confirmed_at: found.confirmed_at ?? now };
+    const user = { ...found, confirmed_at: found.confirmed_at ?? now };
+    if (found.confirmed_at === null) await recordEvent(deps, tx, { type: 'user.confirmed', user, client }, now);
+    await recordEvent(deps, tx, { type: 'user.signed_in', user, client, data: { method: 'token' in redemption ? 'link' : 'code' } }, now);
+    return user;
   });
   return { token, expires_at: isoSeconds(expiresAt), user: publicUser(user) };
 }

@@ -1,5 +1,7 @@
 import { AppError } from '../errors.ts';
 import { hashPassword } from '../security/password-hash.ts';
+import { recordEvent } from '../events/record.ts';
+import type { Client } from './client.ts';
 import type { TokenPurpose } from '../store/schema.ts';
 import type { FlowDeps } from './deps.ts';
 import { checkFields, passwordField } from './field-check.ts';
@@ -17,7 +19,7 @@ export type ResetPasswordInput = Redemption & { password: string };
  * A refused password leaves the token unspent. The owner has proved the
  * address, so its failed log-ins no longer count against it.
  */
-export async function resetPassword(deps: FlowDeps, input: ResetPasswordInput): Promise<{ userId: string }> {
+export async function resetPassword(deps: FlowDeps, input: ResetPasswordInput, client: Client): Promise<{ userId: string }> {
   const { store, outbox, config } = deps;
   const tokenHash = await tokenHashOf(deps, input, linkPurposes);
   const live = await store.findLiveToken(tokenHash, linkPurposes, Date.now());
@@ -39,6 +41,10 @@ export async function resetPassword(deps: FlowDeps, input: ResetPasswordInput): 
     await tx.deleteSessions(user.id);
     // An invitation sets the first password: there is no change to warn of.
     if (spent.purpose === 'reset') await outbox.enqueue(tx, { kind: 'password_changed', to: user.email, params: { name: user.name, locale: user.locale } }, now);
+    const after = { ...user, password_hash: passwordHash, confirmed_at: user.confirmed_at ?? now };
+    // The link proved the address: an unconfirmed account is confirmed by it.
+    if (user.confirmed_at === null) await recordEvent(deps, tx, { type: 'user.confirmed', user: after, client }, now);
+    if (spent.purpose === 'reset') await recordEvent(deps, tx, { type: 'user.password_changed', user: after, client, data: { via: 'reset' } }, now);
   });
   await deps.limits.loginFailures.clear(user.email_canonical);
   return { userId: user.id };

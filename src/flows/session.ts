@@ -1,6 +1,8 @@
 import { AppError } from '../errors.ts';
 import { hashToken } from '../security/tokens.ts';
 import type { Session, User } from '../store/schema.ts';
+import { recordEvent } from '../events/record.ts';
+import type { Client } from './client.ts';
 import type { FlowDeps } from './deps.ts';
 
 export type Authenticated = { user: User; sessionHash: string; session: Session };
@@ -37,6 +39,9 @@ export function idleCutoff(deps: FlowDeps, now: number): number {
 }
 
 /** API.md, DELETE /api/sessions/current: the token stops working at once. */
-export async function signOut(deps: FlowDeps, session: Authenticated): Promise<void> {
-  await deps.store.deleteSession(session.sessionHash);
+export async function signOut(deps: FlowDeps, session: Authenticated, client: Client): Promise<void> {
+  await deps.store.transaction(async (tx) => {
+    await tx.deleteSession(session.sessionHash);
+    await recordEvent(deps, tx, { type: 'user.signed_out', user: session.user, client });
+  });
 }

@@ -4,6 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { Session } from '../store/schema.ts';
+import { recordEvent } from '../events/record.ts';
+import type { Client } from './client.ts';
 import type { FlowDeps } from './deps.ts';
 import { isoSeconds } from './public-user.ts';
 import { idleCutoff, type Authenticated } from './session.ts';
@@ -31,14 +33,21 @@ export async function listSessions(deps: FlowDeps, session: Authenticated): Prom
 }
 
 /** DELETE /api/sessions/{id}: ends that session of the user at once; 404 not_found for any id that is not a live session of theirs. */
-export async function revokeSession(deps: FlowDeps, session: Authenticated, id: string): Promise<void> {
+export async function revokeSession(deps: FlowDeps, session: Authenticated, id: string, client: Client): Promise<void> {
   const now = Date.now();
-  if (!(await deps.store.deleteLiveSession(session.user.id, id, now, idleCutoff(deps, now)))) throw new AppError('not_found');
+  await deps.store.transaction(async (tx) => {
+    if (!(await tx.deleteLiveSession(session.user.id, id, now, idleCutoff(deps, now)))) throw new AppError('not_found');
+    await recordEvent(deps, tx, { type: 'user.signed_out', user: session.user, client }, now);
+  });
 }
 
 /** DELETE /api/sessions: ends every other session of the user; this one stays. */
-export async function revokeOtherSessions(deps: FlowDeps, session: Authenticated): Promise<void> {
-  await deps.store.deleteSessions(session.user.id, session.sessionHash);
+export async function revokeOtherSessions(deps: FlowDeps, session: Authenticated, client: Client): Promise<void> {
+  await deps.store.transaction(async (tx) => {
+    await tx.deleteSessions(session.user.id, session.sessionHash);
+    // One event for the lot: the sessions it ended are in no answer either.
+    await recordEvent(deps, tx, { type: 'user.signed_out', user: session.user, client });
+  });
 }
 
 function publicSession(session: Session, currentId: string): PublicSession {

@@ -3,6 +3,7 @@ import { hashPassword } from '../security/password-hash.ts';
 import { normalizePassword } from '../security/password-policy.ts';
 import { newToken } from '../security/tokens.ts';
 import { parseEmail } from '../security/email-address.ts';
+import { recordEvent } from '../events/record.ts';
 import type { Client } from './client.ts';
 import type { FlowDeps } from './deps.ts';
 import { checkFields } from './field-check.ts';
@@ -34,9 +35,12 @@ export async function signIn(deps: FlowDeps, input: SignInInput, client: Client)
   const now = Date.now();
   const { token, hash } = newToken();
   const expiresAt = now + config.sessionTtl * 1000;
-  await store.insertSession({
-    token_hash: hash, user_id: user.id, created_at: now, last_used_at: now, expires_at: expiresAt,
-    id: newSessionId(), ip: client.ip, user_agent: client.userAgent,
+  await store.transaction(async (tx) => {
+    await tx.insertSession({
+      token_hash: hash, user_id: user.id, created_at: now, last_used_at: now, expires_at: expiresAt,
+      id: newSessionId(), ip: client.ip, user_agent: client.userAgent,
+    });
+    await recordEvent(deps, tx, { type: 'user.signed_in', user, client, data: { method: 'password' } }, now);
   });
   return { token, expires_at: isoSeconds(expiresAt), user: publicUser(user) };
 }

@@ -3,6 +3,8 @@ import { isFieldError } from '../field-errors.ts';
 import { defaultLocale, isLocale } from '../locale.ts';
 import { parseEmail } from '../security/email-address.ts';
 import { hashPassword } from '../security/password-hash.ts';
+import { recordEvent } from '../events/record.ts';
+import type { Client } from './client.ts';
 import type { FlowDeps } from './deps.ts';
 import { checkFields, linkTargetField, nameField, passwordField } from './field-check.ts';
 import { countMailRequest } from './flow-limits.ts';
@@ -16,7 +18,7 @@ export type SignUpInput = { email: string; password: string; name?: string; conf
  * account. A new address gets an unconfirmed account and a confirmation link;
  * a known one is left untouched and its owner is told an account exists.
  */
-export async function signUp(deps: FlowDeps, input: SignUpInput): Promise<void> {
+export async function signUp(deps: FlowDeps, input: SignUpInput, client: Client): Promise<void> {
   const { store, outbox, config } = deps;
   const address = parseEmail(input.email);
   const { email, name, confirm_url: target, password } = checkFields({
@@ -35,6 +37,7 @@ export async function signUp(deps: FlowDeps, input: SignUpInput): Promise<void> 
     const user = { id: randomUUID(), email: email.display, email_canonical: email.canonical, name, password_hash: passwordHash, confirmed_at: null, created_at: now, locale };
     if (await tx.insertUser(user)) {
       await issueLink(deps, tx, { purpose: 'confirm', user, target }, now);
+      await recordEvent(deps, tx, { type: 'user.created', user: { ...user, disabled_at: null }, client }, now);
       return;
     }
     const existing = await tx.findUserByEmail(email.canonical);

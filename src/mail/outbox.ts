@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { SecretBox } from '../security/secret-box.ts';
 import type { NewOutboxRow, OutboxRow } from '../store/schema.ts';
 import type { Store } from '../store/store.ts';
+import type { WebhookPayload } from '../webhooks/payload.ts';
 import type { Message, MessageParams } from './messages.ts';
 
 /** The key that seals outbox params, derived from SECRET_KEY for this one use. */
@@ -31,6 +32,11 @@ export function openParams(box: SecretBox, row: Pick<OutboxRow, 'id' | 'params'>
   }
 }
 
+/** The outbox kind of webhook deliveries; every other kind is mail. */
+export const webhookKind = 'webhook';
+/** API.md: a delivery is retried for up to 3 days. */
+const webhookRetryMs = 3 * 86_400_000;
+
 export class Outbox {
   readonly #messageIdDomain: string;
   readonly #box: SecretBox;
@@ -43,6 +49,20 @@ export class Outbox {
   /** Call inside the flow's transaction; the store wakes the in-process worker once it commits. */
   async enqueue(tx: Store, message: Message, now = Date.now()): Promise<void> {
     await tx.insertOutbox(this.row(message, now));
+  }
+
+  /**
+   * A webhook delivery (src/webhooks/): kind `webhook`, the event type as its
+   * recipient (what `latchkey outbox list` shows), the event id as its
+   * message id (the `webhook-id` of every attempt), the payload sealed.
+   */
+  async enqueueWebhook(tx: Store, event: { id: string; type: string; payload: WebhookPayload }, now = Date.now()): Promise<void> {
+    const id = randomUUID();
+    await tx.insertOutbox({
+      id, kind: webhookKind, recipient: event.type, params: this.#box.seal(JSON.stringify(event.payload), id), message_id: event.id,
+      status: 'pending', attempts: 0, next_attempt_at: now, locked_until: null, last_error: null,
+      expires_at: now + webhookRetryMs, created_at: now, sent_at: null,
+    });
   }
 
   /** The outbox row for a message, for a store write that queues it (Store.issueToken). */

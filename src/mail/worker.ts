@@ -1,21 +1,31 @@
 // Delivers the outbox. Claims due rows under a lease (kept alive while a
-// message is in flight), renders and sends each, and records the outcome:
-// sent (the body holding the link is erased); a temporary failure (connection,
-// timeout, TLS, SMTP 4xx) retried with exponential backoff and jitter; a
-// permanent one (SMTP 5xx, a refused recipient: the transport tells) or a
-// message whose link has expired ends `failed`, with the answer kept for the operator.
+// message is in flight), sends each through its Delivery (mail: mail-delivery.ts;
+// webhooks: src/webhooks/delivery.ts) and records the outcome: sent (the body
+// holding the link is erased); a temporary failure (connection, timeout, TLS,
+// SMTP 4xx, HTTP 5xx) retried with exponential backoff and jitter; a permanent
+// one (SMTP 5xx, a refused recipient, an HTTP 4xx: the Delivery tells) or a
+// message past its expiry ends `failed`, with the answer kept for the operator.
+// Mail and webhooks each have a worker of their own (`kinds`), so a slow
+// receiver never holds the slots mail needs.
 import type { MailOutcome } from '../metrics.ts';
-import { OutboxQueue } from '../store/outbox-queue.ts';
+import { OutboxQueue, type KindFilter } from '../store/outbox-queue.ts';
 import type { Store } from '../store/store.ts';
 import type { OutboxRow } from '../store/schema.ts';
 import type { SecretBox } from '../security/secret-box.ts';
-import type { MessageKind } from './messages.ts';
 import { openParams } from './outbox.ts';
-import type { MailRenderer } from './render.ts';
-import { describeFailure, isPermanentFailure, type MailTransport } from './transport.ts';
+import { describeFailure } from './transport.ts';
+
+/** How one kind of outbox row goes out. */
+export type Delivery = {
+  /** Names it in log lines: "mail sent", "webhook sent". */
+  noun: string;
+  /** Sends the row with its opened params; resolves to the receiver's answer (logged), throws on failure. */
+  send(row: OutboxRow, params: unknown, now: number): Promise<unknown>;
+  /** Whether a failure is final: no retry would change the answer. */
+  isPermanent(error: unknown): boolean;
+};
 
 export type WorkerOptions = {
-  sender: string;
   /** Opens the sealed params of each message (src/mail/outbox.ts outboxSecretBox). */
   secretBox: SecretBox;
   /**
@@ -41,8 +51,10 @@ export type WorkerOptions = {
   retryBaseMs?: number;
   /** On stop, how long in-flight messages may finish before their leases are released. */
   stopGraceMs?: number;
-  /** Counts each outcome, by message kind (the /metrics counter). */
-  count?: (kind: string, outcome: MailOutcome) => void;
+  /** Which rows this worker claims; all when not given. */
+  kinds?: KindFilter;
+  /** Counts each outcome (the /metrics counter). */
+  count?: (row: OutboxRow, outcome: MailOutcome) => void;
   log?: WorkerLog;
 };
 
@@ -58,9 +70,8 @@ const silent: WorkerLog = { info: () => {}, warn: () => {}, error: () => {} };
 export class OutboxWorker {
   readonly #store: Store;
   readonly #queue: OutboxQueue;
-  readonly #transport: MailTransport;
-  readonly #renderer: MailRenderer;
-  readonly #options: Required<WorkerOptions>;
+  readonly #delivery: Delivery;
+  readonly #options: Required<Omit<WorkerOptions, 'kinds'>>;
   readonly #inFlight = new Map<string, Promise<void>>();
   /** In flight when stop() gave their leases back: their outcome is no longer this worker's to record. */
   readonly #released = new Set<string>();
@@ -73,13 +84,11 @@ export class OutboxWorker {
   #pendingWake = false;
   #cleanups: (() => unknown)[] = [];
 
-  constructor(store: Store, transport: MailTransport, renderer: MailRenderer, options: WorkerOptions) {
+  constructor(store: Store, delivery: Delivery, options: WorkerOptions) {
     this.#store = store;
-    this.#queue = new OutboxQueue(store);
-    this.#transport = transport;
-    this.#renderer = renderer;
+    this.#queue = new OutboxQueue(store, options.kinds);
+    this.#delivery = delivery;
     this.#options = {
-      sender: options.sender,
       secretBox: options.secretBox,
       concurrency: options.concurrency ?? 32,
       busy: options.busy ?? (() => false),
@@ -229,48 +238,41 @@ export class OutboxWorker {
     const now = Date.now();
     if ((row.expires_at !== null && row.expires_at <= now) || now - row.created_at > this.#options.maxAgeMs) {
       await this.#queue.markFailed(row.id, `expired before delivery; last error: ${row.last_error ?? 'none'}`, false);
-      this.#record(row, 'failed', 'mail expired before delivery');
+      this.#record(row, 'failed', 'expired before delivery');
       return;
     }
     // A key that does not open this row never will: fail it alone, and the others go on.
     const opened = openParams(this.#options.secretBox, row);
     if ('error' in opened) {
       await this.#queue.markFailed(row.id, opened.error, false);
-      this.#record(row, 'failed', 'mail cannot be opened', { err: opened.error });
+      this.#record(row, 'failed', 'cannot be opened', { err: opened.error });
       return;
     }
     try {
-      const rendered = await this.#renderer.render(row.kind as MessageKind, opened.params, row.created_at);
-      const answer = await this.#transport.send({
-        from: this.#options.sender,
-        to: row.recipient,
-        ...rendered,
-        messageId: row.message_id,
-        date: new Date(now),
-      });
+      const answer = await this.#delivery.send(row, opened.params, now);
       await this.#markSent(row.id);
-      this.#record(row, 'sent', 'mail sent', { answer });
+      this.#record(row, 'sent', 'sent', { answer });
     } catch (error) {
       const summary = describeFailure(error);
       if (this.#released.has(row.id)) {
         // Cut off after stop() released it (the transport closed): the row is due
         // for the next worker now, and a retry written here would push it back.
-        this.#options.log.info({ outboxId: row.id, kind: row.kind, err: summary }, 'mail delivery abandoned on stop; the lease was released');
+        this.#options.log.info({ outboxId: row.id, kind: row.kind, err: summary }, `${this.#delivery.noun} delivery abandoned on stop; the lease was released`);
         return;
       }
-      if (isPermanentFailure(error)) {
+      if (this.#delivery.isPermanent(error)) {
         await this.#queue.markFailed(row.id, summary, true);
-        this.#record(row, 'failed', 'mail failed permanently', { err: summary });
+        this.#record(row, 'failed', 'failed permanently', { err: summary });
       } else {
         await this.#queue.markRetry(row.id, now + backoff(row.attempts, this.#options.retryBaseMs), summary);
-        this.#record(row, 'retried', 'mail delivery will be retried', { err: summary, attempt: row.attempts + 1 });
+        this.#record(row, 'retried', 'delivery will be retried', { err: summary, attempt: row.attempts + 1 });
       }
     }
   }
 
   #record(row: OutboxRow, outcome: MailOutcome, message: string, extra: Record<string, unknown> = {}): void {
-    this.#options.count(row.kind, outcome);
-    this.#options.log[outcomeLevel[outcome]]({ outboxId: row.id, kind: row.kind, ...extra }, message);
+    this.#options.count(row, outcome);
+    this.#options.log[outcomeLevel[outcome]]({ outboxId: row.id, kind: row.kind, ...extra }, `${this.#delivery.noun} ${message}`);
   }
 }
 

@@ -1,7 +1,7 @@
 // The outbox as the worker and the operator see it: claim due rows under a
 // lease, keep or give back the lease, record each outcome, and list, count or
 // retry rows. Flows only ever add rows (Repository.insertOutbox, issueToken).
-import type { Kysely } from 'kysely';
+import type { Kysely, SelectQueryBuilder } from 'kysely';
 import type { Capabilities } from './dialect.ts';
 import type { Database, OutboxRow, OutboxStatus } from './schema.ts';
 
@@ -14,13 +14,26 @@ export type OutboxStats = {
   oldestDueSeconds: number;
 };
 
+/** The kinds of row a queue sees (mail and webhooks have their own workers and health figures); all when empty. */
+export type KindFilter = { only?: string[]; except?: string[] };
+
 export class OutboxQueue {
   readonly #db: Kysely<Database>;
   readonly #capabilities: Capabilities;
+  readonly #kinds: KindFilter;
 
-  constructor(store: { db: Kysely<Database>; capabilities: Capabilities }) {
+  constructor(store: { db: Kysely<Database>; capabilities: Capabilities }, kinds: KindFilter = {}) {
     this.#db = store.db;
     this.#capabilities = store.capabilities;
+    this.#kinds = kinds;
+  }
+
+  #ofKinds<Q extends SelectQueryBuilder<Database, 'outbox', object>>(query: Q): Q {
+    const { only, except } = this.#kinds;
+    let q = query;
+    if (only !== undefined) q = q.where('kind', 'in', only) as Q;
+    if (except !== undefined) q = q.where('kind', 'not in', except) as Q;
+    return q;
   }
 
   /**
@@ -32,6 +45,7 @@ export class OutboxQueue {
       .where('status', '=', 'pending')
       .where('next_attempt_at', '<=', now)
       .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+      .$call((q) => this.#ofKinds(q))
       .orderBy('next_attempt_at')
       .limit(limit)
       .$if(this.#capabilities.rowLocks, (q) => q.forUpdate().skipLocked());
@@ -111,6 +125,7 @@ export class OutboxQueue {
       ])
       // Sent rows are history and only grow; counting them would make this cost rise forever.
       .where('status', 'in', ['pending', 'failed'])
+      .$call((q) => this.#ofKinds(q))
       .groupBy('status')
       .execute();
     const stats: OutboxStats = { pending: 0, due: 0, failed: 0, oldestDueSeconds: 0 };

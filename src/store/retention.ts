@@ -2,6 +2,7 @@
 // statement, so a first prune of a table that grew for years never holds its
 // locks (or SQLite's one writer) for longer than one batch.
 import type { Kysely } from 'kysely';
+import { deleteEventsBefore } from './events.ts';
 import type { Database } from './schema.ts';
 
 export type PruneCutoffs = {
@@ -9,9 +10,11 @@ export type PruneCutoffs = {
   endedBefore: number;
   /** SESSION_IDLE_TTL in ms: a session also ends this long after its last use. */
   sessionIdleMs: number;
+  /** Events that happened before this are deleted (EVENT_RETENTION_DAYS). */
+  eventsBefore: number;
 };
 
-export type PruneReport = { outbox: number; tokens: number; sessions: number };
+export type PruneReport = { outbox: number; tokens: number; sessions: number; events: number };
 
 export type PruneOptions = {
   batchSize?: number;
@@ -36,6 +39,7 @@ export async function pruneEnded(db: Kysely<Database>, cutoffs: PruneCutoffs, op
     outbox: await run(() => deleteEndedMail(db, cutoffs.endedBefore, limit)),
     tokens: await run(() => deleteDeadTokens(db, cutoffs.endedBefore, limit)),
     sessions: await run(() => deleteEndedSessions(db, cutoffs, limit)),
+    events: await run(() => deleteEventsBefore(db, cutoffs.eventsBefore, limit)),
   };
 }
 

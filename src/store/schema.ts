@@ -71,11 +71,24 @@ export interface OutboxTable {
   sent_at: number | null;
 }
 
+export interface EventsTable {
+  id: string;
+  user_id: string;
+  /** One of src/events/types.ts EventType. */
+  type: string;
+  at: number;
+  ip: string | null;
+  user_agent: string | null;
+  /** The event's own fields as JSON (method, via, old_email); '{}' when none. */
+  data: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   tokens: TokensTable;
   outbox: OutboxTable;
+  events: EventsTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -86,3 +99,4 @@ export type NewToken = Omit<Insertable<TokensTable>, 'spent_at'>;
 export type Session = Selectable<SessionsTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type NewOutboxRow = Insertable<OutboxTable>;
+export type EventRow = Selectable<EventsTable>;

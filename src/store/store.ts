@@ -11,6 +11,7 @@ import * as liveTokensIndex from './migrations/0003-live-tokens-index.ts';
 import * as sessionDetails from './migrations/0004-session-details.ts';
 import * as linkCodes from './migrations/0005-link-codes.ts';
 import * as userDisabled from './migrations/0006-user-disabled.ts';
+import * as events from './migrations/0007-events.ts';
 import { openPostgres } from './postgres.ts';
 import { Repository, type StoreContext } from './repository.ts';
 import { pruneEnded, type PruneCutoffs, type PruneOptions, type PruneReport } from './retention.ts';
@@ -21,7 +22,7 @@ export type { Capabilities } from './dialect.ts';
 
 const migrations = {
   '0001-initial': initial, '0002-user-locale': userLocale, '0003-live-tokens-index': liveTokensIndex, '0004-session-details': sessionDetails,
-  '0005-link-codes': linkCodes, '0006-user-disabled': userDisabled,
+  '0005-link-codes': linkCodes, '0006-user-disabled': userDisabled, '0007-events': events,
 };
 
 export function openStore(config: DatabaseConfig): Store {

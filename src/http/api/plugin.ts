@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { FlowDeps } from '../../flows/deps.ts';
 import { answerProblem } from '../shared/problem-errors.ts';
 import { registerOpenApi } from './openapi.ts';
+import { activityRoutes } from './routes/activity.ts';
 import { authzRoutes } from './routes/authz.ts';
 import { emailRoutes } from './routes/email.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -27,5 +28,6 @@ export async function apiScope(app: FastifyInstance, options: ApiScopeOptions): 
   await emailRoutes(app, deps);
   await authzRoutes(app, deps);
   await meRoutes(app, deps);
+  await activityRoutes(app, deps);
   await healthRoutes(app, deps.store);
 }

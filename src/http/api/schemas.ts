@@ -58,6 +58,15 @@ const SessionInfo = Type.Object({
   id: Type.String(), created_at: time(), last_used_at: time(), expires_at: time(), current: Type.Boolean(),
   ip: nullableString(), user_agent: nullableString(),
 });
+// Events (API.md, Events and webhooks) and the export; a session's fields are
+// whatever the sessions table records, the token hash excepted (flows/activity.ts).
+const Event = Type.Object({
+  id: Type.String(), type: Type.String(), at: Type.String({ format: 'date-time' }),
+  ip: Type.Union([Type.String(), Type.Null()]), user_agent: Type.Union([Type.String(), Type.Null()]),
+  data: Type.Object({}, { additionalProperties: true }),
+});
+const ExportedUser = Type.Object({ ...User.properties, locale: Type.String(), confirmed_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]) });
+const ExportedSession = Type.Object({ created_at: Type.String(), last_used_at: Type.String(), expires_at: Type.String(), current: Type.Boolean() }, { additionalProperties: true });
 const bearer = [{ bearer: [] }];
 const sessionCookie: Record<string, string[]>[] = [{ bearer: [] }, { sessionCookie: [] }];
 // The reverse-proxy endpoints answer with headers and an empty body (@fastify/swagger reads `headers` for the document).
@@ -132,6 +141,15 @@ export const routeSchemas = {
       401: empty('No live session, on any other request.'),
     },
     description: 'Reads the session from Authorization: Bearer or the session cookie. Empty bodies; not rate-limited.',
+  },
+  events: {
+    tags: ['accounts'], summary: "The account's security events", security: bearer, response: { 200: Type.Object({ events: Type.Array(Event) }) },
+    description: `Newest first, at most 100. ${errors('unauthenticated')}`,
+  },
+  exportAccount: {
+    tags: ['accounts'], summary: 'Download my data', security: bearer,
+    response: { 200: Type.Object({ user: ExportedUser, sessions: Type.Array(ExportedSession), events: Type.Array(Event) }) },
+    description: `An attachment (Content-Disposition): the user, sessions and events; no password hash, token or code. ${errors('unauthenticated')}`,
   },
   resetRequest: {
     tags: ['passwords'], summary: 'Ask for a password reset link', body: ResetRequestBody, response: { 202: Message },

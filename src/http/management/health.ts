@@ -1,9 +1,10 @@
 // GET /health on the management listener: database, Redis (with REDIS_URL),
-// the outbox's queue and (once they exist) webhook deliveries, for operators
+// the outbox's mail queue and (with WEBHOOK_URL) webhook deliveries, for operators
 // only; the public listener's /api/health says no more than "ok".
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { OutboxQueue } from '../../store/outbox-queue.ts';
+import { webhookKind } from '../../mail/outbox.ts';
+import { OutboxQueue, type KindFilter } from '../../store/outbox-queue.ts';
 import type { Store } from '../../store/store.ts';
 
 // The management listener's GET /health (not in /openapi.json: operators only, on another port).
@@ -25,12 +26,18 @@ export type HealthChecks = {
   store: Store;
   /** Present with REDIS_URL: resolves true when Redis answers. */
   redisReachable?: () => Promise<boolean>;
+  /** WEBHOOK_URL is set. */
+  webhooks?: boolean;
 };
 
 /** GET /health on the management listener: 503 when a configured dependency cannot be reached. */
 export async function managementHealthRoutes(app: FastifyInstance, checks: HealthChecks): Promise<void> {
   app.get('/health', { schema: managementHealthSchema }, async function detailedHealth(request, reply) {
-    const [outbox, redis] = await Promise.all([outboxQueue(checks.store), checks.redisReachable?.()]);
+    const [outbox, redis, webhooks] = await Promise.all([
+      outboxQueue(checks.store, { except: [webhookKind] }),
+      checks.redisReachable?.(),
+      checks.webhooks === true ? outboxQueue(checks.store, { only: [webhookKind] }) : undefined,
+    ]);
     if (outbox === undefined) request.log.warn('management health: database unreachable');
     const healthy = outbox !== undefined && redis !== false;
     return reply.code(healthy ? 200 : 503).send({
@@ -38,16 +45,15 @@ export async function managementHealthRoutes(app: FastifyInstance, checks: Healt
       database: { status: outbox === undefined ? 'unreachable' : 'ok' },
       ...(redis === undefined ? {} : { redis: { status: redis ? 'ok' : 'unreachable' } }),
       outbox: outbox ?? null,
-      // Webhooks are not built yet; once WEBHOOK_URL exists this is its deliveries' queue, in the outbox's shape.
-      webhooks: null,
+      webhooks: webhooks ?? null,
     });
   });
 }
 
 /** The outbox's counts, or undefined when the database cannot be reached (the query is the database check). */
-async function outboxQueue(store: Store) {
+async function outboxQueue(store: Store, kinds: KindFilter) {
   try {
-    const stats = await new OutboxQueue(store).stats(Date.now());
+    const stats = await new OutboxQueue(store, kinds).stats(Date.now());
     return { pending: stats.pending, due: stats.due, failed: stats.failed, oldest_due_seconds: stats.oldestDueSeconds };
   } catch {
     return undefined;

@@ -12,6 +12,7 @@ import { Pages } from './context.ts';
 import { csrfField, csrfTokenMatches } from './csrf.ts';
 import { formField } from './forms.ts';
 import { PageRenderer } from './render.ts';
+import { accountActivityRoutes } from './routes/account-activity.ts';
 import { accountRoutes } from './routes/account.ts';
 import { accountSessionRoutes } from './routes/account-sessions.ts';
 import { assetRoutes } from './routes/assets.ts';
@@ -29,6 +30,7 @@ export async function pageScope(app: FastifyInstance, options: PageScopeOptions)
   loginLinkRoutes(app, pages);
   accountRoutes(app, pages);
   accountSessionRoutes(app, pages);
+  accountActivityRoutes(app, pages);
   if (options.devMailbox !== undefined) devMailboxRoutes(app, pages, options.devMailbox);
 }
 

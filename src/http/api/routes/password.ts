@@ -1,3 +1,4 @@
+import { clientOf } from '../../shared/client.ts';
 import type { FastifyInstance } from 'fastify';
 import type { FlowDeps } from '../../../flows/deps.ts';
 import { requestPasswordReset } from '../../../flows/request-password-reset.ts';
@@ -17,12 +18,12 @@ export async function passwordRoutes(app: FastifyInstance, deps: FlowDeps): Prom
   });
 
   app.post<{ Body: Body<typeof ResetPasswordBody> }>('/api/reset-password', { schema: routeSchemas.resetPassword, config: { limits: endpointLimits.resetPassword } }, async function reset(request) {
-    await resetPassword(deps, request.body);
+    await resetPassword(deps, request.body, clientOf(request));
     return { message: 'Your password has been changed. You can now log in with it.' };
   });
 
   app.post<{ Body: Body<typeof UpdatePasswordBody> }>('/api/update-password', { schema: routeSchemas.updatePassword, config: { limits: endpointLimits.updatePassword } }, async function changePassword(request) {
-    await updatePassword(deps, await requireSession(deps, request), request.body);
+    await updatePassword(deps, await requireSession(deps, request), request.body, clientOf(request));
     return { message: 'Your password has been changed. Your other sessions were signed out.' };
   });
 }

@@ -34,17 +34,17 @@ export async function sessionRoutes(app: FastifyInstance, deps: FlowDeps): Promi
   }
 
   app.delete('/api/sessions/current', { schema: routeSchemas.signOut }, async function logOut(request, reply) {
-    await signOut(deps, await requireSession(deps, request));
+    await signOut(deps, await requireSession(deps, request), clientOf(request));
     return reply.code(204).send();
   });
 
   app.delete<{ Params: { id: string } }>('/api/sessions/:id', { schema: routeSchemas.revokeSession }, async function endSession(request, reply) {
-    await revokeSession(deps, await requireSession(deps, request), request.params.id);
+    await revokeSession(deps, await requireSession(deps, request), request.params.id, clientOf(request));
     return reply.code(204).send();
   });
 
   app.delete('/api/sessions', { schema: routeSchemas.revokeOtherSessions }, async function endOtherSessions(request, reply) {
-    await revokeOtherSessions(deps, await requireSession(deps, request));
+    await revokeOtherSessions(deps, await requireSession(deps, request), clientOf(request));
     return reply.code(204).send();
   });
 

@@ -1,3 +1,4 @@
+import { clientOf } from '../../shared/client.ts';
 import type { FastifyInstance } from 'fastify';
 import { confirm } from '../../../flows/confirm.ts';
 import type { FlowDeps } from '../../../flows/deps.ts';
@@ -14,12 +15,12 @@ const resent = { message: 'If an unconfirmed account uses this address, a new co
 export async function userRoutes(app: FastifyInstance, deps: FlowDeps): Promise<void> {
   app.post<{ Body: Body<typeof SignUpBody> }>('/api/users', { schema: routeSchemas.signUp, config: { limits: endpointLimits.signUp } }, async function createUser(request, reply) {
     // The account's mail is written in the language the client's browser asks for.
-    await signUp(deps, { ...request.body, locale: negotiateLocale(request.headers['accept-language']) });
+    await signUp(deps, { ...request.body, locale: negotiateLocale(request.headers['accept-language']) }, clientOf(request));
     return reply.code(202).send(signedUp);
   });
 
   app.post<{ Body: Body<typeof ConfirmBody> }>('/api/confirm', { schema: routeSchemas.confirm, config: { limits: endpointLimits.confirm } }, async function confirmToken(request) {
-    const user = await confirm(deps, request.body);
+    const user = await confirm(deps, request.body, clientOf(request));
     return { message: 'Your email address is confirmed.', user };
   });
 

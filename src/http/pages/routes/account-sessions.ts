@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../../errors.ts';
 import { listSessions, revokeOtherSessions, revokeSession } from '../../../flows/sessions.ts';
+import { clientOf } from '../../shared/client.ts';
 import type { Page, Pages } from '../context.ts';
 import { deviceOf } from '../device.ts';
 import { formField } from '../forms.ts';
@@ -18,7 +19,7 @@ export function accountSessionRoutes(app: FastifyInstance, pages: Pages): void {
     const page = await pages.open(request, reply);
     if (page.session === undefined) return page.redirect(loginFirst, 'login_required');
     try {
-      await revokeSession(deps, page.session, formField(request, 'id'));
+      await revokeSession(deps, page.session, formField(request, 'id'), clientOf(request));
     } catch (error) {
       // Already ended (elsewhere, or by a second click): nothing left to do, and the list shows it.
       if (error instanceof AppError && error.code === 'not_found') return page.redirect('/account', 'session_already_ended');
@@ -30,7 +31,7 @@ export function accountSessionRoutes(app: FastifyInstance, pages: Pages): void {
   app.post('/account/sessions/revoke-others', { config: { askAgain: backToAccount } }, async function signOutOthers(request, reply) {
     const page = await pages.open(request, reply);
     if (page.session === undefined) return page.redirect(loginFirst, 'login_required');
-    await revokeOtherSessions(deps, page.session);
+    await revokeOtherSessions(deps, page.session, clientOf(request));
     return page.redirect('/account', 'other_sessions_signed_out');
   });
 }

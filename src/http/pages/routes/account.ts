@@ -8,6 +8,7 @@ import { updateName } from '../../../flows/update-name.ts';
 import { clientOf } from '../../shared/client.ts';
 import { updatePassword } from '../../../flows/update-password.ts';
 import { endpointLimits } from '../../shared/rate-limits.ts';
+import { activityValues } from './account-activity.ts';
 import type { Page, Pages } from '../context.ts';
 import { formField, samePassword } from '../forms.ts';
 import { sessionRows } from './account-sessions.ts';
@@ -33,7 +34,7 @@ export function accountRoutes(app: FastifyInstance, pages: Pages): void {
       return page.passwordsDiffer('account', await accountValues(page), 'new_password_confirmation');
     }
     try {
-      await updatePassword(deps, page.session, input);
+      await updatePassword(deps, page.session, input, clientOf(request));
     } catch (error) {
       return page.formError(error, 'account', await accountValues(page), 'current_password');
     }
@@ -59,7 +60,7 @@ export function accountRoutes(app: FastifyInstance, pages: Pages): void {
     try {
       await updateName(deps, page.session, { name });
     } catch (error) {
-      return page.formError(error, 'account', { ...await accountValues(page), values: { name } });
+      return page.formError(error, 'account', { ...(await accountValues(page)), values: { name } });
     }
     return page.redirect('/account', 'name_changed');
   });
@@ -83,7 +84,7 @@ export function accountRoutes(app: FastifyInstance, pages: Pages): void {
     const page = await pages.open(request, reply);
     if (page.session === undefined) return page.redirect(loginFirst, 'login_required');
     if (!deletionTicketValid(deps, page.session, formField(request, 'ticket'))) {
-      return page.render('account', { ...await accountValues(page), errors: { delete_password: page.text('account_delete.expired') } }, 400);
+      return page.render('account', { ...(await accountValues(page)), errors: { delete_password: page.text('account_delete.expired') } }, 400);
     }
     await deleteAccount(deps, clientOf(request), page.session.user);
     page.endSession();
@@ -93,5 +94,9 @@ export function accountRoutes(app: FastifyInstance, pages: Pages): void {
 
 async function accountValues(page: Page): Promise<Record<string, unknown>> {
   const created = page.session!.user.created_at;
-  return { member_since: new Intl.DateTimeFormat(page.locale, { dateStyle: 'long', timeZone: 'UTC' }).format(created), sessions: await sessionRows(page) };
+  return {
+    member_since: new Intl.DateTimeFormat(page.locale, { dateStyle: 'long', timeZone: 'UTC' }).format(created),
+    sessions: await sessionRows(page),
+    ...(await activityValues(page)),
+  };
 }

@@ -67,7 +67,7 @@ export function loginLinkRoutes(app: FastifyInstance, pages: Pages): void {
       return codeFormError(page, error, form);
     }
     // The session this browser had before, if any, ends: a login never keeps an old session id.
-    if (page.session !== undefined) await signOut(deps, page.session);
+    if (page.session !== undefined) await signOut(deps, page.session, clientOf(page.request));
     page.startSession(token);
     return page.redirect(next ?? '/account', 'logged_in');
   }

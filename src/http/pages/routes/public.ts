@@ -45,7 +45,7 @@ export function publicRoutes(app: FastifyInstance, pages: Pages): void {
     const password = formField(request, 'password');
     if (!samePassword(password, formField(request, 'password_confirmation'))) return page.passwordsDiffer('register', { values });
     try {
-      await signUp(deps, { ...values, password, locale: page.locale });
+      await signUp(deps, { ...values, password, locale: page.locale }, clientOf(request));
     } catch (error) {
       return page.formError(error, 'register', { values });
     }
@@ -70,7 +70,7 @@ export function publicRoutes(app: FastifyInstance, pages: Pages): void {
       return page.formError(error, 'login', { values: { email }, next });
     }
     // The session this browser had before, if any, ends: a login never keeps an old session id.
-    if (page.session !== undefined) await signOut(deps, page.session);
+    if (page.session !== undefined) await signOut(deps, page.session, clientOf(request));
     page.startSession(token);
     return page.redirect(next ?? '/account', 'logged_in');
   });
@@ -79,7 +79,7 @@ export function publicRoutes(app: FastifyInstance, pages: Pages): void {
   app.post('/logout', { config: { askAgain: { form: '/account' } } }, async function logOut(request, reply) {
     const page = await pages.open(request, reply);
     if (page.session !== undefined) {
-      await signOut(deps, page.session);
+      await signOut(deps, page.session, clientOf(request));
       page.endSession();
     }
     return page.redirect('/login', 'logged_out');
@@ -101,7 +101,7 @@ export function publicRoutes(app: FastifyInstance, pages: Pages): void {
     if (!samePassword(password, formField(request, 'password_confirmation'))) return page.passwordsDiffer('reset-password', shown);
     let userId: string;
     try {
-      ({ userId } = await resetPassword(deps, token !== '' ? { token, password } : { email, code: formField(request, 'code'), password }));
+      ({ userId } = await resetPassword(deps, token !== '' ? { token, password } : { email, code: formField(request, 'code'), password }, clientOf(request)));
     } catch (error) {
       if (token !== '') return page.formError(error, 'reset-password', shown);
       return codeFormError(page, error, { template: 'reset-password', values: shown });
@@ -135,13 +135,13 @@ function confirmation(app: FastifyInstance, pages: Pages, link: { path: string; 
     if (link.codeForm === true && token === '') {
       const values = { email: formField(request, 'email') };
       try {
-        await confirm(pages.deps, { email: values.email, code: formField(request, 'code') });
+        await confirm(pages.deps, { email: values.email, code: formField(request, 'code') }, clientOf(request));
       } catch (error) {
         return codeFormError(page, error, { template: link.path.slice(1), values: { values } });
       }
       return page.redirect(page.session === undefined ? '/login' : '/account', link.flash);
     }
-    await confirm(pages.deps, { token });
+    await confirm(pages.deps, { token }, clientOf(request));
     return page.redirect(page.session === undefined ? '/login' : '/account', link.flash);
   });
 }
