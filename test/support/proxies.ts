@@ -32,10 +32,11 @@ process.on('exit', () => {
 });
 
 /** `skip` for node:test: false when `what` is installed, else the printed reason. Throws when CI=true. */
-export function skipUnless(what: 'nginx' | 'caddy' | 'flask'): false | string {
+export function skipUnless(what: 'nginx' | 'caddy' | 'flask' | 'flask-hashes'): false | string {
   const reason = what === 'nginx' ? (existsSync(nginxPath) ? undefined : `${nginxPath} is missing (apt-get install -y nginx-light)`)
     : what === 'caddy' ? (existsSync(caddyPath) ? undefined : `${caddyPath} is missing (apt-get install -y caddy)`)
-    : flaskMissing();
+    : what === 'flask' ? flaskMissing()
+    : flaskHashesMissing();
   if (reason === undefined) return false;
   if (process.env.CI === 'true') throw new Error(`CI=true requires ${what}: ${reason}`);
   return `skipped: ${reason}`;
@@ -45,6 +46,15 @@ function flaskMissing(): string | undefined {
   if (!existsSync(debianPython)) return `${debianPython} is missing (apt-get install -y python3-flask)`;
   const probe = spawnSync(debianPython, ['-c', 'import flask'], { encoding: 'utf8' });
   return probe.status === 0 ? undefined : `Flask is not importable by ${debianPython} (apt-get install -y python3-flask)`;
+}
+
+/** What the import suites need: the Flask app's libraries that make the hashes, and the sqlite3 shell that exports them. */
+function flaskHashesMissing(): string | undefined {
+  const packages = 'apt-get install -y python3-flask-sqlalchemy python3-werkzeug python3-bcrypt python3-passlib sqlite3';
+  if (!existsSync(debianPython)) return `${debianPython} is missing (${packages})`;
+  const probe = spawnSync(debianPython, ['-c', 'import flask_sqlalchemy, werkzeug, bcrypt, passlib'], { encoding: 'utf8' });
+  if (probe.status !== 0) return `the hash libraries are not importable by ${debianPython} (${packages})`;
+  return spawnSync('sqlite3', ['-version']).status === 0 ? undefined : `the sqlite3 shell is missing (${packages})`;
 }
 
 function accepts(port: number): Promise<boolean> {

@@ -24,13 +24,15 @@ export function loginLinkRoutes(app: FastifyInstance, pages: Pages): void {
   // The same answer whether or not the address has an account: on to the code form.
   app.post('/login/email-link', { config: { limits: endpointLimits.loginLink, askAgain: { form: '/login' } } }, async function emailLoginLink(request, reply) {
     const page = await pages.open(request, reply);
+    // /login's one form sends the password field too (empty or not): it is never read here.
     const values = { email: formField(request, 'email') };
+    const next = safeNext(formField(request, 'next'), deps.config);
     try {
       await requestLoginLink(deps, values);
     } catch (error) {
-      return page.formError(error, 'login', { values });
+      return page.formError(error, 'login', { values, next });
     }
-    return page.redirect('/login/code', 'login_link_sent');
+    return page.redirect(next === undefined ? '/login/code' : `/login/code?next=${encodeURIComponent(next)}`, 'login_link_sent');
   });
 
   app.get('/login/code', async function codeForm(request, reply) {
