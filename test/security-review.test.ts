@@ -1,0 +1,45 @@
+// Holes found in the security review of issues 13-16, each written as the
+// attack it stops (over HTTP, against the real server, on both databases).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { codeOf, linkStartingWith, signUp, strongPassword, uniqueEmail } from './support/accounts.ts';
+import { assertProblem } from './support/assertions.ts';
+import { eachDatabase } from './support/databases.ts';
+import { startServer, testBaseUrl, type TestServer } from './support/latchkey.ts';
+import { tokenFromLink } from './support/smtp-sink.ts';
+
+eachDatabase((kind, skip) => {
+  describe(`security review: log-in links on ${kind}`, { skip }, () => {
+    let server: TestServer;
+
+    before(async () => {
+      server = await startServer(kind);
+    });
+
+    after(() => server?.stop());
+
+    // Account pre-hijacking: an attacker signs up with the victim's address and
+    // a password of their own, and never confirms. The victim later signs in by
+    // log-in link (their mailbox is proven, the account confirmed). The
+    // attacker's password, never proven by anyone, must not open it then.
+    for (const shape of ['link', 'code'] as const) {
+      test(`a password set before the address was proven does not survive a log-in by ${shape}`, async () => {
+        const victim = uniqueEmail('victim');
+        const attackerPassword = strongPassword();
+        await signUp(server, { email: victim, password: attackerPassword });
+
+        const before = server.smtp.to(victim).length;
+        assert.equal((await server.request('POST', '/api/login-links', { body: { email: victim } })).status, 202);
+        const mail = await server.smtp.waitForMailTo(victim, before);
+        const body = shape === 'link'
+          ? { token: tokenFromLink(linkStartingWith(mail, `${testBaseUrl}/login/link?token=`)) }
+          : { email: victim, code: codeOf(mail) };
+        const victimLogIn = await server.request('POST', '/api/sessions', { body });
+        assert.equal(victimLogIn.status, 201, victimLogIn.text);
+        assert.equal(victimLogIn.json.user.confirmed, true);
+
+        assertProblem(await server.request('POST', '/api/sessions', { body: { email: victim, password: attackerPassword } }), 401, 'invalid_credentials');
+      });
+    }
+  });
+});
