@@ -2,9 +2,10 @@
 // attack it stops (over HTTP, against the real server, on both databases).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { codeOf, linkStartingWith, signUp, strongPassword, uniqueEmail } from './support/accounts.ts';
+import { codeOf, linkStartingWith, logIn, signUp, strongPassword, uniqueEmail, type Account } from './support/accounts.ts';
 import { assertProblem } from './support/assertions.ts';
 import { eachDatabase } from './support/databases.ts';
+import { FormClient } from './support/forms.ts';
 import { startServer, testBaseUrl, type TestServer } from './support/latchkey.ts';
 import { tokenFromLink } from './support/smtp-sink.ts';
 
@@ -41,5 +42,38 @@ eachDatabase((kind, skip) => {
         assertProblem(await server.request('POST', '/api/sessions', { body: { email: victim, password: attackerPassword } }), 401, 'invalid_credentials');
       });
     }
+  });
+});
+
+eachDatabase((kind, skip) => {
+  describe(`security review: COOKIE_DOMAIN log-out on ${kind}`, { skip }, () => {
+    let server: TestServer;
+    let account: Account;
+
+    before(async () => {
+      server = await startServer(kind, { BASE_URL: 'https://accounts.example.com', COOKIE_DOMAIN: 'example.com' });
+      account = { email: uniqueEmail('cookie'), password: strongPassword() };
+      const mail = await signUp(server, account);
+      const confirmed = await server.request('POST', '/api/confirm', { body: { token: tokenFromLink(linkStartingWith(mail, 'https://accounts.example.com/confirm?token=')) } });
+      assert.equal(confirmed.status, 200, confirmed.text);
+    });
+
+    after(() => server?.stop());
+
+    // A browser kept its host-only `__Host-latchkey_session` from before the
+    // operator set COOKIE_DOMAIN; the reverse-proxy endpoints still honour it.
+    // Logging out on the pages must end that too, or the protected app (on a
+    // shared computer) still opens for the next person at the keyboard.
+    test('log-out also ends the host-only session cookie kept from before COOKIE_DOMAIN', async () => {
+      const client = new FormClient(server.url);
+      client.cookies.set('__Host-latchkey_session', await logIn(server, account.email, account.password));
+      assert.equal((await client.submit('/login', { email: account.email, password: account.password })).status, 303);
+      assert.equal((await client.submit('/account', {}, '/logout')).status, 303);
+      const cookie = [...client.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+      for (const path of ['/api/authz/auth-request', '/api/authz/forward-auth']) {
+        const answer = await fetch(new URL(path, server.url), { headers: { cookie } });
+        assert.equal(answer.status, 401, `${path} after log-out, with the cookies the browser kept (${cookie})`);
+      }
+    });
   });
 });
