@@ -79,7 +79,7 @@ eachDatabase((kind, skip) => {
 });
 
 eachDatabase((kind, skip) => {
-  describe(`security review: the authz answer's headers on ${kind}`, { skip }, () => {
+  describe(`security review: addresses and User-Agents shown back on ${kind}`, { skip }, () => {
     let server: TestServer;
 
     before(async () => {
@@ -106,6 +106,21 @@ eachDatabase((kind, skip) => {
         assert.equal(answer.headers.get('x-latchkey-email'), email.replace('例え.example', 'xn--r8jz45g.example'), path);
         assert.equal(answer.headers.get('x-latchkey-user-id'), signedIn.json.user.id);
       }
+    });
+
+    // A User-Agent is the client's to choose; /account shows it in the
+    // sessions list and the activity (regression test: this one held).
+    test('markup in a User-Agent is shown as text on /account, in the sessions and the activity', async () => {
+      const account = { email: uniqueEmail('ua'), password: strongPassword() };
+      const mail = await signUp(server, account);
+      assert.equal((await server.request('POST', '/api/confirm', { body: { token: tokenFromLink(linkStartingWith(mail, `${testBaseUrl}/confirm?token=`)) } })).status, 200);
+      const hostile = '<img src=x onerror=alert(1)>"\'><script>alert(2)</script>';
+      const client = new FormClient(server.url, { 'user-agent': hostile });
+      assert.equal((await client.submit('/login', account)).status, 303);
+      const page = await client.get('/account');
+      assert.equal(page.status, 200);
+      assert.ok(!page.text.includes('<img src=x') && !page.text.includes('<script>'), 'no markup from the User-Agent');
+      assert.ok(page.text.includes('&lt;img src=x onerror=alert(1)&gt;'), 'the User-Agent shown escaped');
     });
   });
 });
