@@ -124,3 +124,36 @@ eachDatabase((kind, skip) => {
     });
   });
 });
+
+// The receiver is the operator's, but it is another service (often another
+// company's): its answer's body is read only as far as the 200 characters kept
+// for the operator. Reading it whole let a receiver that streams without end
+// hold the delivery for the full 10 s timeout while the worker buffered
+// everything it sent (memory without bound).
+describe('security review: a webhook receiver\'s endless answer', () => {
+  test('is cut after its first characters: the delivery is done at once, and the kept answer is short', async () => {
+    const { createServer } = await import('node:http');
+    const { webhookDelivery } = await import('../src/webhooks/delivery.ts');
+    let streaming = true;
+    const receiver = createServer((_request, response) => {
+      response.writeHead(500, { 'content-type': 'text/plain' });
+      const chunk = 'x'.repeat(16 * 1024);
+      const more = () => { if (streaming && response.write(chunk)) setTimeout(more, 1); else if (streaming) response.once('drain', more); };
+      more();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = receiver.address() as import('node:net').AddressInfo;
+      const delivery = webhookDelivery({ url: `http://127.0.0.1:${port}/hook`, secret: Buffer.alloc(32, 7) });
+      const started = performance.now();
+      const error = await delivery.send({ message_id: 'msg_review' } as never, { type: 'user.signed_in' }, Date.now()).then(() => undefined, (e: unknown) => e as Error);
+      const took = performance.now() - started;
+      assert.ok(error instanceof Error && /^HTTP 500: x+$/.test(error.message) && error.message.length <= 'HTTP 500: '.length + 200, String(error));
+      assert.ok(took < 3000, `answered in ${Math.round(took)} ms`);
+    } finally {
+      streaming = false;
+      receiver.closeAllConnections();
+      receiver.close();
+    }
+  });
+});
