@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { codeOf, linkStartingWith, logIn, signUp, strongPassword, uniqueEmail, type Account } from './support/accounts.ts';
 import { assertProblem } from './support/assertions.ts';
-import { eachDatabase } from './support/databases.ts';
+import { eachDatabase, migratedTestStore, testSecretKey } from './support/databases.ts';
+import { runCli } from './support/serve-process.ts';
 import { FormClient } from './support/forms.ts';
 import { startServer, testBaseUrl, type TestServer } from './support/latchkey.ts';
 import { tokenFromLink } from './support/smtp-sink.ts';
@@ -155,5 +156,34 @@ describe('security review: a webhook receiver\'s endless answer', () => {
       receiver.closeAllConnections();
       receiver.close();
     }
+  });
+});
+
+// What a webhook receiver (or an SMTP server) answered is kept as the row's
+// last error and printed by `latchkey outbox list` on the operator's terminal:
+// its escape sequences (set the title, write the clipboard with OSC 52, clear
+// the screen) and its tabs and line breaks (a made-up row) must not get there.
+eachDatabase((kind, skip) => {
+  describe(`security review: latchkey outbox list on ${kind}`, { skip }, () => {
+    test('prints a hostile last error as one inert field', async () => {
+      const { database, store, close } = await migratedTestStore(kind);
+      try {
+        const now = Date.now();
+        await store.insertOutbox({
+          id: '00000000-0000-4000-8000-00000000beef', kind: 'webhook', recipient: 'user.signed_in', params: 'sealed', message_id: 'msg_review',
+          status: 'failed', attempts: 1, next_attempt_at: now, locked_until: null, expires_at: now + 60_000, created_at: now, sent_at: null,
+          last_error: 'HTTP 400: \u001b]52;c;ZXZpbA==\u0007\u001b[2J\tfailed\tforged\nforged-row\u009b31m',
+        });
+        const result = await runCli(['outbox', 'list'], { DATABASE_URL: database.url, SECRET_KEY: testSecretKey });
+        assert.equal(result.code, 0, result.stderr);
+        // eslint-disable-next-line no-control-regex
+        assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(result.stdout), JSON.stringify(result.stdout));
+        const lines = result.stdout.trimEnd().split('\n');
+        assert.equal(lines.length, 2, 'the header and one row');
+        assert.equal(lines[1]!.split('\t').length, 8, 'eight fields');
+      } finally {
+        await close();
+      }
+    });
   });
 });
