@@ -77,6 +77,28 @@ eachDatabase((kind, skip) => {
       }
     });
   });
+
+  describe(`security review: COOKIE_DOMAIN over http on ${kind}`, { skip }, () => {
+    let server: TestServer;
+
+    before(async () => {
+      server = await startServer(kind, { BASE_URL: 'http://accounts.example.test', COOKIE_DOMAIN: 'example.test' });
+    });
+
+    after(() => server?.stop());
+
+    // Both cookies are `latchkey_session` over http; a browser sends the older,
+    // host-only one first. Clearing only the Domain one when the first is dead
+    // removed the good cookie and kept the dead one, to be read again on every
+    // page: the visitor could never stay logged in.
+    test('a dead host-only session cookie kept from before COOKIE_DOMAIN is cleared too', async () => {
+      const response = await fetch(new URL('/login', server.url), { headers: { cookie: 'latchkey_session=dead-host-only; latchkey_session=newer' } });
+      assert.equal(response.status, 200);
+      const clearing = response.headers.getSetCookie().filter((line) => line.startsWith('latchkey_session=;'));
+      assert.ok(clearing.some((line) => /domain=example\.test/i.test(line)), clearing.join(' | '));
+      assert.ok(clearing.some((line) => !/domain=/i.test(line)), `a host-only clearing too: ${clearing.join(' | ')}`);
+    });
+  });
 });
 
 eachDatabase((kind, skip) => {

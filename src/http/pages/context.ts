@@ -64,6 +64,8 @@ export class Pages {
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         reply.clearCookie(cookies.session, cookies.sessionOptions);
+        // Over http both have one name, and the browser sends the older, host-only one first: it goes too, or it would be read again.
+        if (cookies.hostOnlySession !== undefined) reply.clearCookie(cookies.hostOnlySession, cookies.options);
       }
     }
     let anchor = request.cookies[cookies.csrf];
