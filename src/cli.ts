@@ -209,7 +209,7 @@ async function outboxCommand(config: Config, verb: string, ids: string[], option
     process.stdout.write('id\tkind\trecipient\tstatus\tattempts\tcreated\tnext attempt\tlast error\n');
     for (const row of rows) {
       const when = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
-      process.stdout.write(`${[row.id, row.kind, row.recipient, row.status, row.attempts, when(row.created_at), row.status === 'pending' ? when(row.next_attempt_at) : '-', row.last_error ?? '-'].join('\t')}\n`);
+      process.stdout.write(`${[row.id, row.kind, row.recipient, row.status, row.attempts, when(row.created_at), row.status === 'pending' ? when(row.next_attempt_at) : '-', printable(row.last_error ?? '-')].join('\t')}\n`);
     }
     return 0;
   } finally {
@@ -236,3 +236,13 @@ main(process.argv.slice(2)).then(
     process.exitCode = 1;
   },
 );
+
+/**
+ * A last error as an inert field of `outbox list`: it holds what an SMTP server
+ * or a webhook receiver answered, whose escape sequences would act on the
+ * operator's terminal and whose tabs and line breaks would forge fields and rows.
+ */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

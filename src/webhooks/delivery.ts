@@ -26,6 +26,30 @@ function unreachable(error: unknown): Error {
   return Object.assign(new Error(e.cause?.message ?? e.message ?? 'fetch failed'), { code: e.cause?.code });
 }
 
+const answerChars = 200;
+
+/** The first `chars` characters of the body; the rest is not read (the connection is closed instead of reused). */
+async function answerStart(response: Response, chars: number): Promise<string> {
+  const reader = response.body?.getReader();
+  if (reader === undefined) return '';
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  try {
+    // A UTF-8 character is at most 4 bytes.
+    while (bytes < chars * 4) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      bytes += value.byteLength;
+    }
+  } catch {
+    // A body cut off (or past the timeout) keeps what came.
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return [...Buffer.concat(chunks).toString('utf8')].slice(0, chars).join('');
+}
+
 function isRetriedStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
@@ -44,8 +68,8 @@ export function webhookDelivery(webhook: { url: string; secret: Buffer }): Deliv
         redirect: 'manual',
         signal: AbortSignal.timeout(timeoutMs),
       }).catch((error: unknown) => { throw unreachable(error); });
-      // Read (a little of) the body so the connection can be reused, and keep it for the operator.
-      const answer = (await response.text().catch(() => '')).slice(0, 200);
+      // Read a little of the body, kept for the operator: never all of it, which a receiver could stream without end.
+      const answer = await answerStart(response, answerChars);
       if (response.status < 200 || response.status > 299) throw new WebhookRefused(response.status, answer);
       return `HTTP ${response.status}`;
     },

@@ -64,6 +64,8 @@ export class Pages {
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         reply.clearCookie(cookies.session, cookies.sessionOptions);
+        // Over http both have one name, and the browser sends the older, host-only one first: it goes too, or it would be read again.
+        if (cookies.hostOnlySession !== undefined) reply.clearCookie(cookies.hostOnlySession, cookies.options);
       }
     }
     let anchor = request.cookies[cookies.csrf];
@@ -189,7 +191,22 @@ export class Page {
   }
 
   endSession(): void {
-    this.reply.clearCookie(this.pages.cookies.session, this.pages.cookies.sessionOptions);
+    const { cookies } = this.pages;
+    this.reply.clearCookie(cookies.session, cookies.sessionOptions);
+    if (cookies.hostOnlySession !== undefined) this.reply.clearCookie(cookies.hostOnlySession, cookies.options);
+  }
+
+  /** The live session of a host-only cookie kept from before COOKIE_DOMAIN (another name on https), which log-out ends too. */
+  async hostOnlySession(): Promise<Authenticated | undefined> {
+    const { cookies, deps } = this.pages;
+    const token = cookies.hostOnlySession === undefined || cookies.hostOnlySession === cookies.session ? undefined : this.request.cookies[cookies.hostOnlySession];
+    if (token === undefined || token === '') return undefined;
+    try {
+      return await authenticate(deps, token);
+    } catch (error) {
+      if (error instanceof AppError) return undefined;
+      throw error;
+    }
   }
 
   /**

@@ -12,6 +12,12 @@ export type PageCookies = {
   options: CookieSerializeOptions;
   /** The session cookie's: with COOKIE_DOMAIN, its Domain too. Set and cleared with these alone. */
   sessionOptions: CookieSerializeOptions;
+  /**
+   * With COOKIE_DOMAIN, the host-only session cookie a browser may keep from
+   * before it was set: the reverse-proxy endpoints still read it, so log-out
+   * ends and clears it too (with `options`).
+   */
+  hostOnlySession: string | undefined;
 };
 
 /**
@@ -33,6 +39,7 @@ export function pageCookies(config: Pick<Config, 'baseUrl' | 'cookieDomain'>): P
     lang: name('lang'),
     options,
     sessionOptions: shared ? { ...options, domain: config.cookieDomain } : options,
+    hostOnlySession: shared ? name('session') : undefined,
   };
 }
 

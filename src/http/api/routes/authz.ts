@@ -4,6 +4,7 @@
 // answering needs: read the token, one session look-up with its user (and the
 // idle-use record, at most once a minute per session). Answers have empty
 // bodies; a proxy reads only the status and the headers.
+import { domainToASCII } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../../config.ts';
 import { AppError } from '../../../errors.ts';
@@ -57,9 +58,20 @@ export async function authzRoutes(app: FastifyInstance, deps: FlowDeps): Promise
 function allow(reply: FastifyReply, { user, session }: Authenticated): FastifyReply {
   return reply.code(200).headers({
     'x-latchkey-user-id': user.id,
-    'x-latchkey-email': user.email,
+    'x-latchkey-email': headerAddress(user.email),
     'x-latchkey-session-id': session.id,
   }).send();
+}
+
+/**
+ * The address as a header value can carry it: an internationalized domain in
+ * its ASCII (IDNA) form, since a header is Latin-1 at most (Node refuses the
+ * rest, and the check would fail with 500). The local part is ASCII already.
+ */
+function headerAddress(email: string): string {
+  if (!/[^\x20-\x7e]/.test(email)) return email;
+  const at = email.lastIndexOf('@');
+  return `${email.slice(0, at)}@${domainToASCII(email.slice(at + 1))}`;
 }
 
 /** A page the browser is opening (not a script's fetch, an image, a form POST): only that is worth a log-in page. */

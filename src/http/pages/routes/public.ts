@@ -78,10 +78,11 @@ export function publicRoutes(app: FastifyInstance, pages: Pages): void {
   // The log-out button lives on /account: a refused POST goes back there.
   app.post('/logout', { config: { askAgain: { form: '/account' } } }, async function logOut(request, reply) {
     const page = await pages.open(request, reply);
-    if (page.session !== undefined) {
-      await signOut(deps, page.session, clientOf(request));
-      page.endSession();
-    }
+    // A host-only cookie kept from before COOKIE_DOMAIN still opens the reverse-proxy endpoints (authz.ts): it ends too.
+    const kept = await page.hostOnlySession();
+    if (kept !== undefined && kept.sessionHash !== page.session?.sessionHash) await signOut(deps, kept, clientOf(request));
+    if (page.session !== undefined) await signOut(deps, page.session, clientOf(request));
+    if (page.session !== undefined || kept !== undefined) page.endSession();
     return page.redirect('/login', 'logged_out');
   });
 
