@@ -103,7 +103,8 @@ async function main(argv: string[]): Promise<number> {
     case 'outbox stats':
       return outboxCommand(config, verb!, positionals.slice(2), values);
     default:
-      process.stderr.write(`latchkey: unknown command "${command}"\n\n${usage}\n`);
+      // One line, like every other bad argument (API.md, Commands); the usage is one --help away.
+      process.stderr.write(`latchkey: unknown command "${command}"; see latchkey --help\n`);
       return 2;
   }
 }
