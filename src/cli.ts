@@ -178,6 +178,10 @@ async function mailTest(config: Config, to: string | undefined): Promise<number>
 }
 
 async function outboxCommand(config: Config, verb: string, ids: string[], options: { status?: string; limit?: string; 'all-failed'?: boolean }): Promise<number> {
+  if (verb !== 'retry' && ids.length > 0) {
+    process.stderr.write(`latchkey: outbox ${verb} takes no argument ("${ids[0]}")\n`);
+    return 2;
+  }
   const store = openStore(config.database);
   const queue = new OutboxQueue(store);
   try {

@@ -14,7 +14,7 @@ describe('Commands: every command exits non-zero with one line on a bad argument
 
   test('an unknown or incomplete command: non-zero, one line on stderr', async () => {
     const env = { DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, LOG_LEVEL: 'silent' };
-    for (const args of [['frobnicate'], ['outbox'], ['outbox', 'bogus'], ['mail'], ['serve', 'extra']]) {
+    for (const args of [['frobnicate'], ['outbox'], ['outbox', 'bogus'], ['mail'], ['serve', 'extra'], ['outbox', 'stats', 'extra'], ['outbox', 'list', 'extra']]) {
       const result = await runCli(args, env);
       assert.notEqual(result.code, 0, args.join(' '));
       assert.equal(result.stderr.trimEnd().split('\n').length, 1, `${args.join(' ')}: ${JSON.stringify(result.stderr)}`);
