@@ -4,6 +4,7 @@
 // answering needs: read the token, one session look-up with its user (and the
 // idle-use record, at most once a minute per session). Answers have empty
 // bodies; a proxy reads only the status and the headers.
+import { domainToASCII } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../../config.ts';
 import { AppError } from '../../../errors.ts';
@@ -57,9 +58,21 @@ export async function authzRoutes(app: FastifyInstance, deps: FlowDeps): Promise
 function allow(reply: FastifyReply, { user, session }: Authenticated): FastifyReply {
   return reply.code(200).headers({
     'x-latchkey-user-id': user.id,
-    'x-latchkey-email': user.email,
+    'x-latchkey-email': headerAddress(user),
     'x-latchkey-session-id': session.id,
   }).send();
+}
+
+/**
+ * A header value must be ASCII (Node refuses anything past Latin-1, and
+ * garbles Latin-1): an address with an internationalised domain goes with its
+ * IDNA (xn--) domain, the local part as stored (it is ASCII, email-address.ts).
+ */
+function headerAddress(user: Authenticated['user']): string {
+  if (/^[\x21-\x7e]+$/.test(user.email)) return user.email;
+  const at = user.email.lastIndexOf('@');
+  const ascii = `${user.email.slice(0, at)}@${domainToASCII(user.email.slice(at + 1))}`;
+  return /^[\x21-\x7e]+@[\x21-\x7e]+$/.test(ascii) ? ascii : user.email_canonical;
 }
 
 /** A page the browser is opening (not a script's fetch, an image, a form POST): only that is worth a log-in page. */
