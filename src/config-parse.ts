@@ -17,12 +17,12 @@ export function integer(read: Read, name: string, fallback: number, min: number,
   return value;
 }
 
-export function boolean(read: Read, name: string, fallback: boolean): boolean {
+export function boolean(read: Read, name: string, fallback: boolean, expects = 'true or false'): boolean {
   const raw = read(name)?.toLowerCase();
   if (raw === undefined) return fallback;
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(name, 'true or false');
+  throw new ConfigError(name, expects);
 }
 
 export function oneOf<T extends string>(read: Read, name: string, values: readonly T[], fallback: T): T {

@@ -384,6 +384,8 @@ describe('v2 variables: log-in links, invitations, cookie domain, webhooks', () 
 
   test('PASSWORDLESS=off turns log-in links off', () => {
     assert.equal(loadConfig({ PASSWORDLESS: 'off' }).passwordless, false);
+    // The refusal names the values API.md documents.
+    assert.throws(() => loadConfig({ PASSWORDLESS: 'maybe' }), /PASSWORDLESS.*on or off/);
   });
 
   test('COOKIE_DOMAIN: a parent of BASE_URL\'s host, or refused', () => {
