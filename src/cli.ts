@@ -103,7 +103,8 @@ async function main(argv: string[]): Promise<number> {
     case 'outbox stats':
       return outboxCommand(config, verb!, positionals.slice(2), values);
     default:
-      process.stderr.write(`latchkey: unknown command "${command}"\n\n${usage}\n`);
+      // One line, like every other bad argument (API.md, Commands); the usage is one --help away.
+      process.stderr.write(`latchkey: unknown command "${command}"; see latchkey --help\n`);
       return 2;
   }
 }
@@ -177,6 +178,10 @@ async function mailTest(config: Config, to: string | undefined): Promise<number>
 }
 
 async function outboxCommand(config: Config, verb: string, ids: string[], options: { status?: string; limit?: string; 'all-failed'?: boolean }): Promise<number> {
+  if (verb !== 'retry' && ids.length > 0) {
+    process.stderr.write(`latchkey: outbox ${verb} takes no argument ("${ids[0]}")\n`);
+    return 2;
+  }
   const store = openStore(config.database);
   const queue = new OutboxQueue(store);
   try {

@@ -17,12 +17,12 @@ export function integer(read: Read, name: string, fallback: number, min: number,
   return value;
 }
 
-export function boolean(read: Read, name: string, fallback: boolean): boolean {
+export function boolean(read: Read, name: string, fallback: boolean, expects = 'true or false'): boolean {
   const raw = read(name)?.toLowerCase();
   if (raw === undefined) return fallback;
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(name, 'true or false');
+  throw new ConfigError(name, expects);
 }
 
 export function oneOf<T extends string>(read: Read, name: string, values: readonly T[], fallback: T): T {
@@ -147,7 +147,8 @@ export function parseCookieDomain(raw: string | undefined, baseUrl: URL): string
   if (raw === undefined) return undefined;
   const domain = raw.toLowerCase().replace(/^\./, '');
   const host = baseUrl.hostname.toLowerCase();
-  const valid = /^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(domain) && isIP(domain) === 0 && (host === domain || host.endsWith(`.${domain}`));
+  // An address has no parent domain: 127.0.0.1 is not under 0.0.1.
+  const valid = /^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(domain) && isIP(domain) === 0 && isIP(host) === 0 && (host === domain || host.endsWith(`.${domain}`));
   if (!valid) throw new ConfigError('COOKIE_DOMAIN', `a parent domain of BASE_URL's host ${host} (like example.com for accounts.example.com)`);
   return domain;
 }

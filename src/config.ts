@@ -150,7 +150,8 @@ export function loadConfig(env: Env = process.env): Config {
     confirmTokenTtl: integer(read, 'CONFIRM_TOKEN_TTL', 86400, 1),
     loginLinkTtl: integer(read, 'LOGIN_LINK_TTL', 900, 1),
     inviteTokenTtl: integer(read, 'INVITE_TOKEN_TTL', 7 * 86400, 1),
-    passwordless: boolean(read, 'PASSWORDLESS', true),
+    // API.md documents on and off; the other spellings of a boolean work too.
+    passwordless: boolean(read, 'PASSWORDLESS', true, 'on or off'),
     cookieDomain: parseCookieDomain(read('COOKIE_DOMAIN'), baseUrl),
     webhook: parseWebhook(read),
     sessionTtl: integer(read, 'SESSION_TTL', 30 * 86400, 1),

@@ -175,5 +175,5 @@ async function stopParts(parts: Parts): Promise<void> {
 /** The management listener (/metrics, /health) when MANAGEMENT_PORT is not off; `serve` and `worker` each run one. */
 function startManagementFor(config: Config, store: Store, metrics: Metrics, log: Logger): Promise<Management | undefined> {
   if (config.management === undefined) return Promise.resolve(undefined);
-  return startManagement({ listen: config.management, store, metrics, redisUrl: config.redisUrl, webhooks: config.webhook !== undefined, log });
+  return startManagement({ listen: config.management, store, metrics, redisUrl: config.redisUrl, log });
 }

@@ -131,7 +131,7 @@ describe('activity and "Download my data" on /account in Chromium', { skip: skip
       try {
         const page = await context.newPage();
         await page.goto(`${server.url}/login`);
-        await page.locator('input[name=email]').fill(account.email);
+        await page.locator('form[action="/login"] input[name=email]').fill(account.email);
         await page.locator('input[name=password]').fill(account.password);
         await page.locator('form[action="/login"] button[type=submit]').click();
         await page.waitForURL(`${server.url}/account`);

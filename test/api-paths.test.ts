@@ -93,6 +93,8 @@ describe('paths under /api/ however they are spelled', () => {
       ['401 /%61pi/me', server.request('GET', '/%61pi/me'), 401],
       ['404 /api/nothing-here', server.request('GET', '/api/nothing-here'), 404],
       ['404 /%61pi/nothing-here', server.request('POST', '/%61pi/nothing-here', { body: {} }), 404],
+      ['404 a path that does not decode', server.request('DELETE', '/api/sessions/%ZZ'), 404],
+      ['404 /api/me/%ZZ', server.request('GET', '/api/me/%ZZ'), 404],
       ['413', server.request('POST', '/api/users', { body: JSON.stringify({ email: 'a'.repeat(70_000) }) }), 413],
       ['415', server.request('POST', '/api/users', { body: '{}', headers: { 'content-type': 'text/plain' } }), 415],
       ['403 cross_site', server.request('POST', '/api/users', { body: {}, headers: foreignOrigin }), 403],
@@ -102,6 +104,7 @@ describe('paths under /api/ however they are spelled', () => {
       const response = await pending;
       assert.equal(response.status, status, `${label}: ${response.text}`);
       assertNoStore(response, label);
+      if (status >= 400) assert.match(response.headers.get('content-type') ?? '', /^application\/problem\+json/, label);
     }
   });
 });

@@ -50,6 +50,14 @@ eachDatabase((kind, skip) => {
           assert.notEqual(session.id, token);
         });
 
+        test('an address with an internationalised domain: 200, its domain in IDNA (xn--) form, never a 500', async () => {
+          const idn = await createAccount(server, { email: `Idn.${Date.now()}@例子.test` });
+          const token = await logIn(server, idn.email, idn.password);
+          const answer = await get(path, { authorization: `Bearer ${token}` });
+          assertEmpty(answer, 200);
+          assert.equal(answer.headers.get('x-latchkey-email'), `${idn.email.split('@')[0]}@xn--fsqu00a.test`);
+        });
+
         test('the session cookie: 200 with the same headers', async () => {
           const token = await logIn(server, account.email, account.password);
           const answer = await get(path, { cookie: `other=1; latchkey_session=${token}; x=2` });

@@ -384,12 +384,16 @@ describe('v2 variables: log-in links, invitations, cookie domain, webhooks', () 
 
   test('PASSWORDLESS=off turns log-in links off', () => {
     assert.equal(loadConfig({ PASSWORDLESS: 'off' }).passwordless, false);
+    // The refusal names the values API.md documents.
+    assert.throws(() => loadConfig({ PASSWORDLESS: 'maybe' }), /PASSWORDLESS.*on or off/);
   });
 
   test('COOKIE_DOMAIN: a parent of BASE_URL\'s host, or refused', () => {
     assert.equal(loadConfig({ BASE_URL: 'http://accounts.example.com', MAIL_SERVER: 'smtp', COOKIE_DOMAIN: 'Example.com' }).cookieDomain, 'example.com');
     assert.throws(() => loadConfig({ BASE_URL: 'http://accounts.example.com', MAIL_SERVER: 'smtp', COOKIE_DOMAIN: 'other.com' }), /COOKIE_DOMAIN/);
     assert.throws(() => loadConfig({ BASE_URL: 'http://accounts.example.com', MAIL_SERVER: 'smtp', COOKIE_DOMAIN: 'ple.com' }), /COOKIE_DOMAIN/);
+    // An IP address has no parent domain, however its last labels read.
+    assert.throws(() => loadConfig({ BASE_URL: 'http://127.0.0.1:3000', COOKIE_DOMAIN: '0.0.1' }), /COOKIE_DOMAIN/);
   });
 
   test('WEBHOOK_URL and WEBHOOK_SECRET together, the secret as whsec_ base64', () => {

@@ -96,7 +96,7 @@ eachDatabase((kind, skip) => {
       assert.match(server.running.managementAddress ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
     });
 
-    test('GET /health is 200 JSON: database ok, the outbox counts, webhooks null, no redis without REDIS_URL', async () => {
+    test('GET /health is 200 JSON: database ok, the outbox counts, the webhook deliveries (none without WEBHOOK_URL), no redis without REDIS_URL', async () => {
       const response = await request(server.running.managementAddress!, 'GET', '/health');
       assert.equal(response.status, 200, response.text);
       assert.match(response.headers.get('content-type') ?? '', /^application\/json\b/);
@@ -104,7 +104,7 @@ eachDatabase((kind, skip) => {
         status: 'ok',
         database: { status: 'ok' },
         outbox: { pending: 0, due: 0, failed: 0, oldest_due_seconds: 0 },
-        webhooks: null,
+        webhooks: { pending: 0, due: 0, failed: 0, oldest_due_seconds: 0 },
       });
     });
 

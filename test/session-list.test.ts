@@ -129,6 +129,17 @@ eachDatabase((kind, skip) => {
       assert.deepEqual((await list(mine)).map((s) => s.current), [true]);
     });
 
+    test('DELETE /api/sessions with no other session ends nothing and records no user.signed_out', async () => {
+      const account = await createAccount(server);
+      const mine = await logIn(server, account.email, account.password);
+      const signedOut = async () => (await server.request('GET', '/api/me/events', { token: mine })).json.events.filter((e: { type: string }) => e.type === 'user.signed_out').length;
+      assert.equal((await server.request('DELETE', '/api/sessions', { token: mine })).status, 204);
+      assert.equal(await signedOut(), 0);
+      await logIn(server, account.email, account.password);
+      assert.equal((await server.request('DELETE', '/api/sessions', { token: mine })).status, 204);
+      assert.equal(await signedOut(), 1);
+    });
+
     test('each needs a session: 401 unauthenticated without one', async () => {
       assertProblem(await server.request('GET', '/api/sessions'), 401, 'unauthenticated');
       assertProblem(await server.request('DELETE', '/api/sessions'), 401, 'unauthenticated');

@@ -43,10 +43,12 @@ export async function revokeSession(deps: FlowDeps, session: Authenticated, id: 
 
 /** DELETE /api/sessions: ends every other session of the user; this one stays. */
 export async function revokeOtherSessions(deps: FlowDeps, session: Authenticated, client: Client): Promise<void> {
+  const now = Date.now();
   await deps.store.transaction(async (tx) => {
+    const live = await tx.listLiveSessions(session.user.id, now, idleCutoff(deps, now));
     await tx.deleteSessions(session.user.id, session.sessionHash);
-    // One event for the lot: the sessions it ended are in no answer either.
-    await recordEvent(deps, tx, { type: 'user.signed_out', user: session.user, client });
+    // One event for the lot: the sessions it ended are in no answer either. None ended, nothing changed: no event.
+    if (live.some((each) => each.id !== session.session.id)) await recordEvent(deps, tx, { type: 'user.signed_out', user: session.user, client }, now);
   });
 }
 

@@ -1,7 +1,7 @@
 // Builds the HTTP server without listening: tests and `serve` both call it.
 // Its parts come made (main.ts): the logger, the rate limits, the store.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { FlowDeps } from '../flows/deps.ts';
 import { WriteTime } from '../flows/same-time.ts';
 import type { DevMailbox } from '../mail/dev-mailbox.ts';
@@ -11,6 +11,7 @@ import { resolveSecretKey } from '../security/secret-key.ts';
 import { apiScope } from './api/plugin.ts';
 import { pageScope } from './pages/plugin.ts';
 import { registerApiGuard } from './shared/api-guard.ts';
+import { sendProblem } from './problem.ts';
 import { answerProblems } from './shared/problem-errors.ts';
 import { guardRateLimits } from './shared/rate-limits.ts';
 
@@ -39,6 +40,13 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     onConstructorPoisoning: 'remove',
     // Types are strict: a number, array or null where a string belongs is a 422, never coerced.
     ajv: { customOptions: { coerceTypes: false, allErrors: true, removeAdditional: false, useDefaults: false } },
+    // A path that does not percent-decode (/api/me/%ZZ) names no route: the problem+json 404 of any unknown path,
+    // not Fastify's bare 400; no-store, as it may be under /api/ (API.md, Conventions).
+    frameworkErrors: (error, _request, reply) => {
+      const answer = reply as FastifyReply;
+      if (error.code !== 'FST_ERR_BAD_URL') return answer.send(error);
+      return sendProblem(answer.header('cache-control', 'no-store'), 'not_found');
+    },
   });
 
   // Shared by both scopes: problem+json for whatever no scope answers, the

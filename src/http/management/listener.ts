@@ -16,8 +16,6 @@ export type ManagementDeps = {
   store: Store;
   metrics: Metrics;
   redisUrl: string | undefined;
-  /** WEBHOOK_URL is set: /health shows the webhook deliveries' queue. */
-  webhooks?: boolean;
   log: FastifyBaseLogger;
 };
 
@@ -35,7 +33,7 @@ export async function startManagement(deps: ManagementDeps): Promise<Management>
   const redis = deps.redisUrl === undefined ? undefined : redisProbe(deps.redisUrl);
   if (redis !== undefined) app.addHook('onClose', async () => redis.close());
   await metricsRoutes(app, deps.metrics);
-  await managementHealthRoutes(app, { store: deps.store, redisReachable: redis?.reachable, webhooks: deps.webhooks === true });
+  await managementHealthRoutes(app, { store: deps.store, redisReachable: redis?.reachable });
   const { host, port } = deps.listen;
   try {
     const address = await app.listen({ host, port });

@@ -58,20 +58,21 @@ export async function authzRoutes(app: FastifyInstance, deps: FlowDeps): Promise
 function allow(reply: FastifyReply, { user, session }: Authenticated): FastifyReply {
   return reply.code(200).headers({
     'x-latchkey-user-id': user.id,
-    'x-latchkey-email': headerAddress(user.email),
+    'x-latchkey-email': headerAddress(user),
     'x-latchkey-session-id': session.id,
   }).send();
 }
 
 /**
- * The address as a header value can carry it: an internationalized domain in
- * its ASCII (IDNA) form, since a header is Latin-1 at most (Node refuses the
- * rest, and the check would fail with 500). The local part is ASCII already.
+ * A header value must be ASCII (Node refuses anything past Latin-1, and
+ * garbles Latin-1): an address with an internationalised domain goes with its
+ * IDNA (xn--) domain, the local part as stored (it is ASCII, email-address.ts).
  */
-function headerAddress(email: string): string {
-  if (!/[^\x20-\x7e]/.test(email)) return email;
-  const at = email.lastIndexOf('@');
-  return `${email.slice(0, at)}@${domainToASCII(email.slice(at + 1))}`;
+function headerAddress(user: Authenticated['user']): string {
+  if (/^[\x21-\x7e]+$/.test(user.email)) return user.email;
+  const at = user.email.lastIndexOf('@');
+  const ascii = `${user.email.slice(0, at)}@${domainToASCII(user.email.slice(at + 1))}`;
+  return /^[\x21-\x7e]+@[\x21-\x7e]+$/.test(ascii) ? ascii : user.email_canonical;
 }
 
 /** A page the browser is opening (not a script's fetch, an image, a form POST): only that is worth a log-in page. */
