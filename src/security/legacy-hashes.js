@@ -15,7 +15,9 @@ import bcrypt from 'bcryptjs';
 // "pbkdf2:sha256$salt$hex" with no count (werkzeug 3.0 would use 600,000 and 3.1
 // 1,000,000, but no werkzeug since 0.9 writes the short form itself).
 export const werkzeugDefaultIterations = 260_000;
-const maxIterations = 5_000_000;
+// Twice the highest default any library ships (werkzeug 3.1: 1,000,000; Django 5.2: 1,000,000):
+// every imported check is padded to the slowest one seen, so one absurd row would slow every log-in.
+const maxIterations = 2_000_000;
 const digestBytes = { sha1: 20, sha256: 32, sha512: 64 };
 
 const werkzeugPbkdf2 = /^pbkdf2:(sha1|sha256|sha512)(?::(\d{1,8}))?\$([^$]+)\$([0-9a-f]+)$/;
@@ -54,14 +56,14 @@ export function parseLegacyHash(stored) {
   if (m !== null) {
     const [, n, r, p, salt, hex] = m.map((v, i) => (i >= 1 && i <= 3 ? Number(v) : v));
     // werkzeug 3: hashlib.scrypt(..., n, r, p, maxmem=132*n*r*p), 64 bytes; N a power of two.
-    const sane = n >= 2 && (n & (n - 1)) === 0 && n <= 1 << 20 && r >= 1 && r <= 32 && p >= 1 && p <= 16 && 128 * n * r <= 256 * 1024 * 1024;
+    const sane = n >= 2 && (n & (n - 1)) === 0 && n <= 1 << 20 && r >= 1 && r <= 32 && p >= 1 && p <= 4 && 128 * n * r <= 64 * 1024 * 1024;
     if (!sane || hex.length !== 128) return undefined;
     return { format: 'werkzeug-scrypt', cost: `${n}:${r}:${p}`, task: { kind: 'scrypt', n, r, p, salt: Buffer.from(salt, 'utf8'), expected: Buffer.from(hex, 'hex') } };
   }
   m = bcryptHash.exec(stored);
   if (m !== null) {
     const rounds = Number(m[2]);
-    if (rounds < 4 || rounds > 15) return undefined;
+    if (rounds < 4 || rounds > 14) return undefined;
     // $2y$ (PHP) and $2a$ are bcrypt as $2b$ is for any password a Flask app stored.
     return { format: 'bcrypt', cost: String(rounds), task: { kind: 'bcrypt', hash: `$2b$${stored.slice(4)}` } };
   }
@@ -81,8 +83,8 @@ export function parseLegacyHash(stored) {
   if (m !== null) {
     const [, algorithm, memory, passes, parallelism, salt, tag] = m;
     const parameters = { memory: Number(memory), passes: Number(passes), parallelism: Number(parallelism), nonce: Buffer.from(salt, 'base64'), tagLength: Buffer.from(tag, 'base64').length };
-    const sane = parameters.parallelism >= 1 && parameters.parallelism <= 16 && parameters.passes >= 1 && parameters.passes <= 32
-      && parameters.memory >= 8 * parameters.parallelism && parameters.memory <= 1024 * 1024 && parameters.nonce.length >= 8 && parameters.tagLength >= 4;
+    const sane = parameters.parallelism >= 1 && parameters.parallelism <= 8 && parameters.passes >= 1 && parameters.passes <= 16
+      && parameters.memory >= 8 * parameters.parallelism && parameters.memory <= 256 * 1024 && parameters.nonce.length >= 8 && parameters.tagLength >= 4;
     if (!sane) return undefined;
     return { format: algorithm, cost: `${memory}:${passes}:${parallelism}`, task: { kind: 'argon2', algorithm, parameters, expected: Buffer.from(tag, 'base64') } };
   }

@@ -39,10 +39,14 @@ describe('imported hashes', () => {
   });
 
   for (const [label, stored] of [
-    ['pbkdf2 past 5,000,000 iterations', 'pbkdf2:sha256:99999999$salt$68717af05508dcde80b7bd7353529959ab6d23d8ba18826a8c0629b8d5c4c6a6'],
+    ['pbkdf2 past 2,000,000 iterations', 'pbkdf2:sha256:99999999$salt$68717af05508dcde80b7bd7353529959ab6d23d8ba18826a8c0629b8d5c4c6a6'],
     ['pbkdf2 with a digest of the wrong length', 'pbkdf2:sha256:1000$salt$6871'],
     ['scrypt with N not a power of two', `scrypt:30000:8:1$salt$${'0'.repeat(128)}`],
-    ['scrypt past 256 MiB', `scrypt:1048576:32:1$salt$${'0'.repeat(128)}`],
+    ['scrypt past 64 MiB', `scrypt:1048576:32:1$salt$${'0'.repeat(128)}`],
+    ['pbkdf2 at 2,000,001 iterations', 'pbkdf2:sha256:2000001$salt$68717af05508dcde80b7bd7353529959ab6d23d8ba18826a8c0629b8d5c4c6a6'],
+    ['scrypt at 128 MiB', `scrypt:131072:8:1$salt$${'0'.repeat(128)}`],
+    ['bcrypt cost 15', '$2b$15$pk1tNjjE4ApTDEoG1QAZvuNB1Bvr3fBzOuFEE50k5aeTwaRCg0Lu.'],
+    ['argon2 at 512 MiB', '$argon2id$v=19$m=524288,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY'],
     ['bcrypt cost 31', '$2b$31$pk1tNjjE4ApTDEoG1QAZvuNB1Bvr3fBzOuFEE50k5aeTwaRCg0Lu.'],
     ['argon2 version 16', '$argon2i$v=16$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY'],
     ['md5', 'md5$abc$def'],

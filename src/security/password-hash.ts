@@ -47,8 +47,8 @@ export type Argon2Params = { memory: number; passes: number; parallelism: number
 // OWASP's first recommendation: 19 MiB, 2 passes, 1 lane.
 export const currentParams: Argon2Params = { memory: 19456, passes: 2, parallelism: 1 };
 const saltLength = 16;
-// 1 GiB: far above any sensible setting, low enough that a bad row cannot exhaust memory.
-const maxMemoryKiB = 1024 * 1024;
+// 256 MiB: four times argon2-cffi's default (64 MiB), low enough that a bad imported row cannot exhaust memory.
+const maxMemoryKiB = 256 * 1024;
 const tagLength = 32;
 
 export async function hashPassword(password: string, params: Argon2Params = currentParams): Promise<string> {
