@@ -96,7 +96,8 @@ eachDatabase((kind, skip) => {
     test('a receiver that refuses connections for a while gets the delivery once it is back', async () => {
       await receiver.stop();
       const id = await emit();
-      // Down for 3 s (not 30: with a 100 ms first retry that is five or so attempts, each refused).
+      // Down for 3 s with a 100 ms first retry (five or so refused attempts); the 30 s outage with the
+      // production backoff is test/webhook-outage.test.ts.
       await sleep(3000);
       const waiting = await rowOf(id);
       assert.equal(waiting.status, 'pending');
