@@ -1,30 +1,7 @@
 // An event as one line of /account's activity, in the visitor's language:
-// "Signed in from Firefox on Linux, 192.0.2.1, 5 minutes ago". The User-Agent
-// summary is a few ordered tests, not a parser: it names the common browsers
-// and systems and falls back to the product token, so nothing is invented.
+// "Signed in from Firefox on Linux, 192.0.2.1, 5 minutes ago".
+import { summarizeUserAgent } from '../user-agent.ts';
 import type { EventType } from './types.ts';
-
-/** Browser and system, most specific first (Edge and Opera also say Chrome; Chrome also says Safari). */
-const browsers: [RegExp, string][] = [
-  [/\bEdgA?\//, 'Edge'], [/\bOPR\//, 'Opera'], [/\bSamsungBrowser\//, 'Samsung Internet'], [/\bYaBrowser\//, 'Yandex Browser'],
-  [/\bFirefox\//, 'Firefox'], [/\bFxiOS\//, 'Firefox'], [/\bCriOS\//, 'Chrome'], [/\bChromium\//, 'Chromium'],
-  [/\bHeadlessChrome\//, 'Headless Chrome'], [/\bChrome\//, 'Chrome'], [/\bVersion\/[\d.]+.*\bSafari\//, 'Safari'], [/^curl\//, 'curl'],
-];
-const systems: [RegExp, string][] = [
-  [/\b(iPhone|iPad|iPod)\b/, 'iOS'], [/\bAndroid\b/, 'Android'], [/\bCrOS\b/, 'ChromeOS'], [/\bWindows\b/, 'Windows'],
-  [/\bMac OS X\b|\bMacintosh\b/, 'macOS'], [/\bLinux\b/, 'Linux'],
-];
-
-export type Device = { browser: string; system: string | undefined };
-
-/** What a User-Agent header says in a few words; undefined when there is none. */
-export function summarizeUserAgent(userAgent: string | null): Device | undefined {
-  if (userAgent === null || userAgent.trim() === '') return undefined;
-  const browser = browsers.find(([pattern]) => pattern.test(userAgent))?.[1]
-    // Not a browser we know: its first product token ("python-requests", "okhttp"), at most 40 characters.
-    ?? (/^[\w.-]{1,40}/.exec(userAgent)?.[0] ?? userAgent.slice(0, 40));
-  return { browser, system: systems.find(([pattern]) => pattern.test(userAgent))?.[1] };
-}
 
 const units: [Intl.RelativeTimeFormatUnit, number][] = [['year', 365 * 86_400], ['month', 30 * 86_400], ['week', 7 * 86_400], ['day', 86_400], ['hour', 3600], ['minute', 60]];
 

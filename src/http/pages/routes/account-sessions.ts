@@ -6,7 +6,7 @@ import { AppError } from '../../../errors.ts';
 import { listSessions, revokeOtherSessions, revokeSession } from '../../../flows/sessions.ts';
 import { clientOf } from '../../shared/client.ts';
 import type { Page, Pages } from '../context.ts';
-import { deviceOf } from '../device.ts';
+import { summarizeUserAgent } from '../../../user-agent.ts';
 import { formField } from '../forms.ts';
 
 const loginFirst = '/login?next=/account';
@@ -43,11 +43,11 @@ export async function sessionRows(page: Page): Promise<SessionRow[]> {
   const dates = new Intl.DateTimeFormat(page.locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
   const at = (iso: string) => `${dates.format(new Date(iso))} UTC`;
   return (await listSessions(page.pages.deps, page.session!)).map((session) => {
-    const device = deviceOf(session.user_agent);
+    const device = summarizeUserAgent(session.user_agent);
     return {
       id: session.id,
-      device: device === undefined
-        ? session.user_agent ?? page.text('sessions.unknown_device')
+      device: device === undefined ? page.text('sessions.unknown_device')
+        : device.system === undefined ? device.browser
         : page.text('sessions.device').replaceAll('{browser}', device.browser).replaceAll('{system}', device.system),
       ip: session.ip ?? page.text('sessions.unknown_ip'),
       when: page.text('sessions.when').replaceAll('{created}', at(session.created_at)).replaceAll('{used}', at(session.last_used_at)),
