@@ -134,7 +134,10 @@ eachDatabase((kind, skip) => {
         // The server's worker fails the 60-day-old pending message at once (too old
         // to send): it failed just now, so neither this pass nor the next deletes it.
         await until('the old pending message failed', async () => (await new OutboxQueue(store).list({ status: 'failed' })).some((r) => r.id === 'keep-pending-60-days-old'), 20_000);
-        assert.deepEqual(await prunePastRetention(store, retention), { outbox: 0, tokens: 0, sessions: 0, events: 0 });
+        // On PostgreSQL the server's pass may still hold its turn (events come after
+        // sessions): a pass that skipped (undefined) is tried again until it runs.
+        const report = await until('the server\'s pass has finished', () => prunePastRetention(store, retention), 20_000);
+        assert.deepEqual(report, { outbox: 0, tokens: 0, sessions: 0, events: 0 });
         assert.deepEqual(await remaining(store), kept);
       } finally {
         await server.stop();
