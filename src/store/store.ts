@@ -4,7 +4,8 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import type { DatabaseConfig } from '../config.ts';
-import type { OpenedDatabase } from './dialect.ts';
+import { notifySelection, type OpenedDatabase } from './dialect.ts';
+import { IssueBatch, writeLinks } from './issue-batch.ts';
 import * as initial from './migrations/0001-initial.ts';
 import * as userLocale from './migrations/0002-user-locale.ts';
 import * as liveTokensIndex from './migrations/0003-live-tokens-index.ts';
@@ -39,14 +40,17 @@ export class Store extends Repository {
   readonly #shared: Shared;
 
   static open(opened: OpenedDatabase): Store {
+    const { db, capabilities } = opened;
     const mailListeners = new Set<() => void>();
     const shared: Shared = {
-      capabilities: opened.capabilities,
+      capabilities,
       batch: [],
       mailListeners,
       announceMail: () => { for (const listener of mailListeners) listener(); },
+      // Where a link is one statement, links issued side by side share one (SQLite's group commit does as much).
+      ...(capabilities.writingCtes ? { issueBatch: new IssueBatch({ write: (links) => writeLinks(db, links, notifySelection(capabilities.announcer)) }) } : {}),
     };
-    return new Store(opened.db, shared);
+    return new Store(db, shared);
   }
 
   private constructor(db: Kysely<Database>, shared: Shared, afterCommit?: (() => void)[]) {
