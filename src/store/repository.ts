@@ -2,6 +2,7 @@
 // writes beside them. Transactions, migrations and the connection's life are
 // store.ts's; the worker's side of the outbox is outbox-queue.ts's.
 import type { Kysely } from 'kysely';
+import type { BatchedLookups } from './batched-lookups.ts';
 import { notifySelection, type Capabilities } from './dialect.ts';
 import { writeLinks, type IssueBatch } from './issue-batch.ts';
 import type { Database, NewOutboxRow, NewToken, Session, Token, TokenPurpose, User, NewUser } from './schema.ts';
@@ -13,7 +14,14 @@ export type StoreContext = {
   announceMail: () => void;
   /** Links issued outside a transaction, written together (PostgreSQL). */
   issueBatch?: IssueBatch;
+  /** Users by canonical address outside a transaction, merged across callers (findUsersByEmail). */
+  usersByEmail: BatchedLookups<string, User>;
 };
+
+/** The users holding these canonical addresses: one query for the look-ups of many requests. */
+export function findUsersByEmail(db: Kysely<Database>, canonicals: readonly string[]): Promise<User[]> {
+  return db.selectFrom('users').selectAll().where('email_canonical', 'in', canonicals).execute();
+}
 
 export abstract class Repository {
   readonly db: Kysely<Database>;
@@ -42,8 +50,10 @@ export abstract class Repository {
 
   // Users
 
-  findUserByEmail(canonical: string): Promise<User | undefined> {
-    return this.db.selectFrom('users').selectAll().where('email_canonical', '=', canonical).executeTakeFirst();
+  /** Inside a transaction on its connection (it must see its own writes); otherwise merged with other callers'. */
+  async findUserByEmail(canonical: string): Promise<User | undefined> {
+    if (!this.db.isTransaction) return this.#context.usersByEmail.get(canonical);
+    return (await findUsersByEmail(this.db, [canonical]))[0];
   }
 
   findUserById(id: string): Promise<User | undefined> {

@@ -4,6 +4,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import type { DatabaseConfig } from '../config.ts';
+import { BatchedLookups } from './batched-lookups.ts';
 import { notifySelection, type OpenedDatabase } from './dialect.ts';
 import { IssueBatch, writeLinks } from './issue-batch.ts';
 import * as initial from './migrations/0001-initial.ts';
@@ -14,7 +15,7 @@ import * as linkCodes from './migrations/0005-link-codes.ts';
 import * as userDisabled from './migrations/0006-user-disabled.ts';
 import * as events from './migrations/0007-events.ts';
 import { openPostgres } from './postgres.ts';
-import { Repository, type StoreContext } from './repository.ts';
+import { findUsersByEmail, Repository, type StoreContext } from './repository.ts';
 import { pruneEnded, type PruneCutoffs, type PruneOptions, type PruneReport } from './retention.ts';
 import type { Database } from './schema.ts';
 import { openSqlite } from './sqlite.ts';
@@ -47,6 +48,7 @@ export class Store extends Repository {
       batch: [],
       mailListeners,
       announceMail: () => { for (const listener of mailListeners) listener(); },
+      usersByEmail: new BatchedLookups({ load: (canonicals) => findUsersByEmail(db, canonicals), keyOf: (user) => user.email_canonical }),
       // Where a link is one statement, links issued side by side share one (SQLite's group commit does as much).
       ...(capabilities.writingCtes ? { issueBatch: new IssueBatch({ write: (links) => writeLinks(db, links, notifySelection(capabilities.announcer)) }) } : {}),
     };
