@@ -16,6 +16,7 @@ import { openPostgres } from './postgres.ts';
 import { Repository, type StoreContext } from './repository.ts';
 import { pruneEnded, type PruneCutoffs, type PruneOptions, type PruneReport } from './retention.ts';
 import type { Database } from './schema.ts';
+import { SessionLookups } from './session-lookups.ts';
 import { openSqlite } from './sqlite.ts';
 
 export type { Capabilities } from './dialect.ts';
@@ -32,7 +33,7 @@ export function openStore(config: DatabaseConfig): Store {
 type Batched = { fn: (tx: Store) => Promise<unknown>; resolve: (value: unknown) => void; reject: (error: unknown) => void };
 type Outcome = { ok: true; value: unknown; afterCommit: (() => void)[] } | { ok: false; error: unknown };
 
-/** What the root store and all its transactions share: the batch waiting for its group commit, and who hears of committed mail. */
+/** What the root store and all its transactions share: the batch waiting for its group commit, who hears of committed mail, the merged session look-ups. */
 type Shared = StoreContext & { batch: Batched[]; mailListeners: Set<() => void> };
 
 export class Store extends Repository {
@@ -45,6 +46,7 @@ export class Store extends Repository {
       batch: [],
       mailListeners,
       announceMail: () => { for (const listener of mailListeners) listener(); },
+      sessionLookups: new SessionLookups(opened.db),
     };
     return new Store(opened.db, shared);
   }
