@@ -10,6 +10,7 @@ import type { RateLimits } from '../security/rate-limits.ts';
 import { resolveSecretKey } from '../security/secret-key.ts';
 import { apiScope } from './api/plugin.ts';
 import { pageScope } from './pages/plugin.ts';
+import { AccessLog } from './shared/access-log.ts';
 import { registerApiGuard } from './shared/api-guard.ts';
 import { sendProblem } from './problem.ts';
 import { answerProblems } from './shared/problem-errors.ts';
@@ -29,6 +30,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, logger, devMailbox, ...rest } = deps;
   const app = Fastify({
     loggerInstance: logger,
+    logController: new AccessLog(),
     bodyLimit,
     trustProxy: typeof config.trustProxy === 'number' ? hops(config.trustProxy) : config.trustProxy,
     genReqId: () => randomUUID(),

@@ -1,6 +1,6 @@
 // Opaque secrets for links and sessions: 256 random bits, URL-safe, stored
 // only as their SHA-256, so a copy of the database opens no account.
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 export function newToken(): { token: string; hash: string } {
   const token = randomBytes(32).toString('base64url');
@@ -8,5 +8,5 @@ export function newToken(): { token: string; hash: string } {
 }
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }

@@ -96,10 +96,8 @@ export class BatchedLookups<K, R> {
  * (sqlite.ts, postgres.ts) then holds a handful of `in (…)` shapes rather than
  * one per list length.
  */
-export function padded<K>(keys: K[]): K[] {
+export function padded<K>(keys: readonly K[]): K[] {
   let size = 1;
   while (size < keys.length) size *= 2;
-  const last = keys[keys.length - 1]!;
-  while (keys.length < size) keys.push(last);
-  return keys;
+  return [...keys, ...Array<K>(size - keys.length).fill(keys[keys.length - 1]!)];
 }

@@ -6,6 +6,7 @@ import type { BatchedLookups } from './batched-lookups.ts';
 import { notifySelection, type Capabilities } from './dialect.ts';
 import { writeLinks, type IssueBatch } from './issue-batch.ts';
 import type { Database, NewOutboxRow, NewToken, Session, Token, TokenPurpose, User, NewUser } from './schema.ts';
+import type { SessionLookups, SessionWithUser } from './session-lookups.ts';
 
 /** What a store and each of its transactions share. */
 export type StoreContext = {
@@ -16,6 +17,8 @@ export type StoreContext = {
   issueBatch?: IssueBatch;
   /** Users by canonical address outside a transaction, merged across callers (findUsersByEmail). */
   usersByEmail: BatchedLookups<string, User>;
+  /** Session look-ups outside a transaction, merged across callers (session-lookups.ts). */
+  sessionLookups: SessionLookups;
 };
 
 /** The users holding these canonical addresses: one query for the look-ups of many requests. */
@@ -167,16 +170,8 @@ export abstract class Repository {
   }
 
   /** A session and its user in one round trip: what every authenticated request (and each reverse-proxy check) needs. */
-  async findSessionWithUser(tokenHash: string): Promise<{ session: Session; user: User } | undefined> {
-    const row = await this.db.selectFrom('sessions').innerJoin('users', 'users.id', 'sessions.user_id').selectAll('users')
-      .select(['sessions.created_at as s_created_at', 'sessions.last_used_at as s_last_used_at', 'sessions.expires_at as s_expires_at', 'sessions.id as s_id', 'sessions.ip as s_ip', 'sessions.user_agent as s_user_agent'])
-      .where('sessions.token_hash', '=', tokenHash).executeTakeFirst();
-    if (row === undefined) return undefined;
-    const { s_created_at, s_last_used_at, s_expires_at, s_id, s_ip, s_user_agent, ...user } = row;
-    return {
-      user,
-      session: { token_hash: tokenHash, user_id: user.id, created_at: s_created_at, last_used_at: s_last_used_at, expires_at: s_expires_at, id: s_id, ip: s_ip, user_agent: s_user_agent },
-    };
+  findSessionWithUser(tokenHash: string): Promise<SessionWithUser | undefined> {
+    return this.#context.sessionLookups.find(this.db, tokenHash);
   }
 
   async touchSession(tokenHash: string, now: number): Promise<void> {

@@ -21,28 +21,30 @@ export function sqliteDatabase(path: string): SqliteDatabase {
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
 
   // Preparing is a large share of a small query's cost; the SQL Kysely
-  // generates comes from a small, fixed set of shapes.
-  const cache = new Map<string, StatementSync>();
-  const prepare = (sql: string): StatementSync => {
-    let statement = cache.get(sql);
-    if (statement === undefined) {
+  // generates comes from a small, fixed set of shapes. Whether a statement
+  // returns rows is asked once too: columns() builds a fresh array each call.
+  const cache = new Map<string, Prepared>();
+  const prepare = (sql: string): Prepared => {
+    let prepared = cache.get(sql);
+    if (prepared === undefined) {
       // A deferred BEGIN that later writes can fail at once with SQLITE_BUSY
       // when another process (a separate worker) writes too; IMMEDIATE waits
       // for the busy timeout instead.
-      statement = db.prepare(sql === 'begin' ? 'begin immediate' : sql);
+      const statement = db.prepare(sql === 'begin' ? 'begin immediate' : sql);
+      prepared = { statement, reader: statement.columns().length > 0 };
       if (cache.size >= statementCacheSize) cache.delete(cache.keys().next().value!);
-      cache.set(sql, statement);
+      cache.set(sql, prepared);
     }
-    return statement;
+    return prepared;
   };
 
   return {
     close: () => db.close(),
     prepare(sql: string): SqliteStatement {
-      const statement = prepare(sql);
+      const { statement, reader } = prepare(sql);
       const args = (parameters: ReadonlyArray<unknown>) => parameters as Parameters<StatementSync['all']>;
       return {
-        reader: statement.columns().length > 0,
+        reader,
         all: (parameters) => statement.all(...args(parameters)),
         run: (parameters) => statement.run(...args(parameters)),
         iterate: (parameters) => statement.iterate(...args(parameters)),
@@ -50,3 +52,5 @@ export function sqliteDatabase(path: string): SqliteDatabase {
     },
   };
 }
+
+type Prepared = { statement: StatementSync; reader: boolean };

@@ -18,6 +18,7 @@ import { openPostgres } from './postgres.ts';
 import { findUsersByEmail, Repository, type StoreContext } from './repository.ts';
 import { pruneEnded, type PruneCutoffs, type PruneOptions, type PruneReport } from './retention.ts';
 import type { Database } from './schema.ts';
+import { SessionLookups } from './session-lookups.ts';
 import { openSqlite } from './sqlite.ts';
 
 export type { Capabilities } from './dialect.ts';
@@ -34,7 +35,7 @@ export function openStore(config: DatabaseConfig): Store {
 type Batched = { fn: (tx: Store) => Promise<unknown>; resolve: (value: unknown) => void; reject: (error: unknown) => void };
 type Outcome = { ok: true; value: unknown; afterCommit: (() => void)[] } | { ok: false; error: unknown };
 
-/** What the root store and all its transactions share: the batch waiting for its group commit, and who hears of committed mail. */
+/** What the root store and all its transactions share: the batch waiting for its group commit, who hears of committed mail, the merged session look-ups. */
 type Shared = StoreContext & { batch: Batched[]; mailListeners: Set<() => void> };
 
 export class Store extends Repository {
@@ -48,6 +49,7 @@ export class Store extends Repository {
       batch: [],
       mailListeners,
       announceMail: () => { for (const listener of mailListeners) listener(); },
+      sessionLookups: new SessionLookups(db),
       usersByEmail: new BatchedLookups({ load: (canonicals) => findUsersByEmail(db, canonicals), keyOf: (user) => user.email_canonical }),
       // Where a link is one statement, links issued side by side share one (SQLite's group commit does as much).
       ...(capabilities.writingCtes ? { issueBatch: new IssueBatch({ write: (links) => writeLinks(db, links, notifySelection(capabilities.announcer)) }) } : {}),

@@ -15,6 +15,13 @@ import { safeNext } from '../../pages/safe-next.ts';
 import { routeSchemas } from '../schemas.ts';
 import { bearerToken } from '../session.ts';
 
+/**
+ * What every answer here is: for a proxy, not a browser (no CORS headers),
+ * whatever the Origin the proxy passed on (api-guard.ts), and logged at debug
+ * (access-log.ts): it comes with every request of the protected app.
+ */
+const proxyCheck = { anyOrigin: true, cors: false, quietAccessLog: true } as const;
+
 export async function authzRoutes(app: FastifyInstance, deps: FlowDeps): Promise<void> {
   const cookieNames = sessionCookieNames(deps.config);
   const loginPage = `${deps.config.baseUrl.href.replace(/\/$/, '')}/login?next=`;
@@ -41,12 +48,12 @@ export async function authzRoutes(app: FastifyInstance, deps: FlowDeps): Promise
     }
   }
 
-  app.get('/api/authz/auth-request', { schema: routeSchemas.authRequest, config: { anyOrigin: true } }, async function authRequest(request, reply) {
+  app.get('/api/authz/auth-request', { schema: routeSchemas.authRequest, config: proxyCheck }, async function authRequest(request, reply) {
     const session = await sessionOf(request);
     return session === undefined ? reply.code(401).send() : allow(reply, session);
   });
 
-  app.get('/api/authz/forward-auth', { schema: routeSchemas.forwardAuth, config: { anyOrigin: true } }, async function forwardAuth(request, reply) {
+  app.get('/api/authz/forward-auth', { schema: routeSchemas.forwardAuth, config: proxyCheck }, async function forwardAuth(request, reply) {
     const session = await sessionOf(request);
     if (session !== undefined) return allow(reply, session);
     const original = browserNavigation(request) ? originalUrl(request, deps.config) : undefined;
