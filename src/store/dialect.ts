@@ -1,7 +1,7 @@
 // What a database gives the store once opened: a Kysely instance and what it
 // can do. sqlite.ts and postgres.ts each open one; the differences between them
 // are these flags, never `if (sqlite)` branches in the queries.
-import type { Kysely } from 'kysely';
+import { sql, type AliasedRawBuilder, type Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 
 export type Capabilities = {
@@ -39,5 +39,14 @@ export type Announcer = {
   now(): Promise<void>;
   stop(): void;
 };
+
+/**
+ * Selected beside a write of mail, it wakes LISTENing workers in other
+ * processes in the same round trip; PostgreSQL delivers it at commit, never
+ * before. Most writes under load leave it to the announcer's next one.
+ */
+export function notifySelection(announcer: Announcer | undefined): AliasedRawBuilder<unknown, 'notified'> {
+  return announcer?.claim() === true ? sql`${sql.raw(announcer.notifyCall)}`.as('notified') : sql`null`.as('notified');
+}
 
 export type OpenedDatabase = { db: Kysely<Database>; capabilities: Capabilities };

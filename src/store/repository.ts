@@ -1,8 +1,10 @@
 // The queries of the flows: users, tokens, sessions, and the mail a flow
 // writes beside them. Transactions, migrations and the connection's life are
 // store.ts's; the worker's side of the outbox is outbox-queue.ts's.
-import { sql, type Kysely } from 'kysely';
-import type { Capabilities } from './dialect.ts';
+import type { Kysely } from 'kysely';
+import type { BatchedLookups } from './batched-lookups.ts';
+import { notifySelection, type Capabilities } from './dialect.ts';
+import { writeLinks, type IssueBatch } from './issue-batch.ts';
 import type { Database, NewOutboxRow, NewToken, Session, Token, TokenPurpose, User, NewUser } from './schema.ts';
 import type { SessionLookups, SessionWithUser } from './session-lookups.ts';
 
@@ -11,9 +13,18 @@ export type StoreContext = {
   capabilities: Capabilities;
   /** Called once a write of mail has committed: it tells the in-process worker to send at once. */
   announceMail: () => void;
+  /** Links issued outside a transaction, written together (PostgreSQL). */
+  issueBatch?: IssueBatch;
+  /** Users by canonical address outside a transaction, merged across callers (findUsersByEmail). */
+  usersByEmail: BatchedLookups<string, User>;
   /** Session look-ups outside a transaction, merged across callers (session-lookups.ts). */
   sessionLookups: SessionLookups;
 };
+
+/** The users holding these canonical addresses: one query for the look-ups of many requests. */
+export function findUsersByEmail(db: Kysely<Database>, canonicals: readonly string[]): Promise<User[]> {
+  return db.selectFrom('users').selectAll().where('email_canonical', 'in', canonicals).execute();
+}
 
 export abstract class Repository {
   readonly db: Kysely<Database>;
@@ -42,8 +53,10 @@ export abstract class Repository {
 
   // Users
 
-  findUserByEmail(canonical: string): Promise<User | undefined> {
-    return this.db.selectFrom('users').selectAll().where('email_canonical', '=', canonical).executeTakeFirst();
+  /** Inside a transaction on its connection (it must see its own writes); otherwise merged with other callers'. */
+  async findUserByEmail(canonical: string): Promise<User | undefined> {
+    if (!this.db.isTransaction) return this.#context.usersByEmail.get(canonical);
+    return (await findUsersByEmail(this.db, [canonical]))[0];
   }
 
   findUserById(id: string): Promise<User | undefined> {
@@ -85,7 +98,8 @@ export abstract class Repository {
    * Voids the user's live tokens of the `voids` purposes, stores `token` and
    * queues `mail`, all or nothing: the unit every emailed link is issued in.
    * PostgreSQL does it in one statement (one round trip instead of six with
-   * BEGIN and COMMIT); SQLite, which has no writing CTEs, in one transaction.
+   * BEGIN and COMMIT), shared with other links (issue-batch.ts); SQLite,
+   * which has no writing CTEs, in one transaction.
    */
   async issueToken(token: NewToken, voids: TokenPurpose[], mail: NewOutboxRow): Promise<void> {
     if (!this.capabilities.writingCtes) {
@@ -97,24 +111,10 @@ export abstract class Repository {
       });
       return;
     }
-    // Data-modifying CTEs share one snapshot: the void cannot see the new token.
-    await this.db
-      // One UPDATE both voids the `voids` purposes and forgets the older codes of
-      // this one: two CTEs updating the same row would leave only one change.
-      .with('voided', (db) => db.updateTable('tokens')
-        .set({
-          spent_at: voids.length > 0 ? sql<number | null>`case when purpose in (${sql.join(voids)}) then ${token.created_at} else spent_at end` : sql<number | null>`spent_at`,
-          code_hash: null,
-        })
-        .where('user_id', '=', token.user_id)
-        .where('purpose', 'in', [...voids, token.purpose])
-        .where('spent_at', 'is', null)
-        .returning('token_hash'))
-      .with('token', (db) => db.insertInto('tokens').values({ ...token, spent_at: null }).returning('token_hash'))
-      .with('mail', (db) => db.insertInto('outbox').values(mail).returning('id'))
-      .selectFrom('mail')
-      .select(this.#notifySelection())
-      .execute();
+    const link = { token, voids, mail };
+    // Outside a transaction it joins the links asked for beside it (issue-batch.ts).
+    if (this.db.isTransaction || this.#context.issueBatch === undefined) await writeLinks(this.db, [link], notifySelection(this.capabilities.announcer));
+    else await this.#context.issueBatch.issue(link);
     this.afterCommit(this.#context.announceMail);
   }
 
@@ -212,19 +212,9 @@ export abstract class Repository {
     } else {
       await this.db.with('mail', (db) => db.insertInto('outbox').values(row).returning('id'))
         .selectFrom('mail')
-        .select(this.#notifySelection())
+        .select(notifySelection(this.capabilities.announcer))
         .execute();
     }
     this.afterCommit(this.#context.announceMail);
-  }
-
-  /**
-   * Selected beside a write of mail, it wakes LISTENing workers in other
-   * processes in the same round trip; PostgreSQL delivers it at commit, never
-   * before. Most writes under load leave it to the announcer's next one.
-   */
-  #notifySelection() {
-    const announcer = this.capabilities.announcer;
-    return announcer?.claim() === true ? sql<string>`${sql.raw(announcer.notifyCall)}`.as('notified') : sql<null>`null`.as('notified');
   }
 }

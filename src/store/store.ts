@@ -4,7 +4,9 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import type { DatabaseConfig } from '../config.ts';
-import type { OpenedDatabase } from './dialect.ts';
+import { BatchedLookups } from './batched-lookups.ts';
+import { notifySelection, type OpenedDatabase } from './dialect.ts';
+import { IssueBatch, writeLinks } from './issue-batch.ts';
 import * as initial from './migrations/0001-initial.ts';
 import * as userLocale from './migrations/0002-user-locale.ts';
 import * as liveTokensIndex from './migrations/0003-live-tokens-index.ts';
@@ -13,7 +15,7 @@ import * as linkCodes from './migrations/0005-link-codes.ts';
 import * as userDisabled from './migrations/0006-user-disabled.ts';
 import * as events from './migrations/0007-events.ts';
 import { openPostgres } from './postgres.ts';
-import { Repository, type StoreContext } from './repository.ts';
+import { findUsersByEmail, Repository, type StoreContext } from './repository.ts';
 import { pruneEnded, type PruneCutoffs, type PruneOptions, type PruneReport } from './retention.ts';
 import type { Database } from './schema.ts';
 import { SessionLookups } from './session-lookups.ts';
@@ -40,15 +42,19 @@ export class Store extends Repository {
   readonly #shared: Shared;
 
   static open(opened: OpenedDatabase): Store {
+    const { db, capabilities } = opened;
     const mailListeners = new Set<() => void>();
     const shared: Shared = {
-      capabilities: opened.capabilities,
+      capabilities,
       batch: [],
       mailListeners,
       announceMail: () => { for (const listener of mailListeners) listener(); },
-      sessionLookups: new SessionLookups(opened.db),
+      sessionLookups: new SessionLookups(db),
+      usersByEmail: new BatchedLookups({ load: (canonicals) => findUsersByEmail(db, canonicals), keyOf: (user) => user.email_canonical }),
+      // Where a link is one statement, links issued side by side share one (SQLite's group commit does as much).
+      ...(capabilities.writingCtes ? { issueBatch: new IssueBatch({ write: (links) => writeLinks(db, links, notifySelection(capabilities.announcer)) }) } : {}),
     };
-    return new Store(opened.db, shared);
+    return new Store(db, shared);
   }
 
   private constructor(db: Kysely<Database>, shared: Shared, afterCommit?: (() => void)[]) {
