@@ -84,7 +84,22 @@ export type ServeOptions = {
   env?: Record<string, string>;
   /** Extra Node options for this child only (V8 flags, --cpu-prof). */
   nodeArgs?: string[];
+  /** Whether the child gets the Node options of the tree's `npm start` (default true: as an operator runs it). */
+  startFlags?: boolean;
+  /** An IPC channel to the child (bench/memory-probe.ts answers on it). */
+  ipc?: boolean;
 };
+
+/**
+ * The Node options `npm start` of `tree` gives `serve` (package.json "start":
+ * `exec node <options> src/cli.ts serve`), read from there so that the benches
+ * cannot drift from what operators run.
+ */
+export function startFlags(tree = thisTree): string[] {
+  const { scripts } = JSON.parse(readFileSync(`${tree}/package.json`, 'utf8')) as { scripts: { start: string } };
+  const words = scripts.start.split(/\s+/);
+  return words.slice(words.indexOf('node') + 1, words.indexOf('src/cli.ts')).filter((w) => !nodeArgs.includes(w));
+}
 
 /** Runs `latchkey migrate` of `tree` on the database: each checkout applies its own migrations. */
 export async function migrate(databaseUrl: string, secretKey: string, tree = thisTree): Promise<void> {
@@ -118,9 +133,10 @@ export class Latchkey {
   static async start(options: ServeOptions, secretKey: string): Promise<Latchkey> {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const child = spawn(process.execPath, [...nodeArgs, ...(options.nodeArgs ?? []), 'src/cli.ts', 'serve'], {
+    const flags = options.startFlags === false ? [] : startFlags(options.tree);
+    const child = spawn(process.execPath, [...nodeArgs, ...flags, ...(options.nodeArgs ?? []), 'src/cli.ts', 'serve'], {
       cwd: options.tree ?? thisTree,
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'inherit', 'inherit', ...(options.ipc === true ? ['ipc' as const] : [])],
       env: {
         ...process.env,
         PORT: String(port), HOST: '127.0.0.1', BASE_URL: url, DATABASE_URL: options.databaseUrl,
@@ -139,6 +155,11 @@ export class Latchkey {
       await sleep(100);
     }
     return new Latchkey(child, url);
+  }
+
+  /** Resident memory now (VmRSS), in bytes. */
+  rss(): number {
+    return this.#status('VmRSS');
   }
 
   #status(field: 'VmRSS' | 'VmHWM'): number {
