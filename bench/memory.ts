@@ -1,19 +1,21 @@
 // Memory: the resident memory of `latchkey serve` at rest and under each load
 // of bench/load (reset flood, the mail drain after it, log-in flood, sign-up
 // flood, authz flood), on SQLite and (when reachable) PostgreSQL, and where it
-// goes. The server is started as `npm start` starts it (the Node options of
-// package.json "start", bench/load/processes.ts startFlags) with
-// bench/memory-probe.ts imported and an IPC channel; its VmRSS is sampled
+// goes. The server is started as `npm start` starts it (the Node options and
+// variables of package.json "start", bench/load/processes.ts startCommand),
+// its compile cache warmed by an earlier run as an operator's would be, with
+// bench/memory-probe.js imported and an IPC channel; its VmRSS is sampled
 // every 100 ms from /proc, the probe tells V8's spaces, external memory, the
 // executable's pages and the live hashing threads at each phase's highest RSS.
 // See BENCHMARKS.md "Memory".
 //
 //   DURATION=8 DATABASES=sqlite,postgres MEMORY_ROUNDS=1 \
-//     MEMORY_VARIANTS='before=/path/to/other/checkout,noflags=.:noflags,after=.:NAME=VALUE' \
+//     MEMORY_VARIANTS='before=/path/to/other/checkout,bare=.:noflags:nocache,after=.:NAME=VALUE' \
 //     node --disable-warning=ExperimentalWarning bench/memory.ts
 //
 // MEMORY_VARIANTS: the servers to measure, each `name=tree`, `:noflags` to run
-// it without its start options, `:NAME=VALUE` for an environment variable; in a
+// it without npm start's Node options, `:nocache` without its variables (the
+// compile cache), `:NAME=VALUE` for an environment variable; in a
 // round every variant runs once on each database, the order reversed in odd
 // rounds (the machine is shared: compare variants within a run). Default: this
 // tree as `npm start` runs it.
@@ -27,10 +29,10 @@ import { hashPassword } from '../src/security/password-hash.ts';
 import { testSecretKey, type DatabaseKind } from '../test/support/databases.ts';
 import { sleep } from '../test/support/process.ts';
 import { cannon, figures, type Load } from './load/pacing.ts';
-import { Latchkey, nodeArgs, Smtp, startFlags, thisTree } from './load/processes.ts';
+import { Latchkey, nodeArgs, Smtp, startCommand, thisTree } from './load/processes.ts';
 import { writeResults } from './load/report.ts';
 import { drain, knownOrUnknown, password, seededDatabase } from './load/scenarios.ts';
-import { benchDatabases, outboxCount } from './load/seed.ts';
+import { benchDatabases, outboxCount, type Db } from './load/seed.ts';
 
 const duration = Number(process.env.DURATION ?? 8);
 const rounds = Number(process.env.MEMORY_ROUNDS ?? 1);
@@ -56,13 +58,15 @@ type Breakdown = {
   workerThreads: number;
 };
 
-type Variant = { name: string; tree: string; flags: boolean; env: Record<string, string> };
+type Variant = { name: string; tree: string; flags: string[]; env: Record<string, string> };
 const variants: Variant[] = (process.env.MEMORY_VARIANTS ?? 'this tree=.').split(',').map((entry) => {
   const at = entry.indexOf('=');
   const name = at < 0 ? entry : entry.slice(0, at);
   const [tree = '.', ...options] = (at < 0 ? '.' : entry.slice(at + 1)).split(':');
+  const root = tree === '.' ? thisTree : resolve(tree);
+  const start = startCommand(root);
   const env = Object.fromEntries(options.filter((o) => o.includes('=')).map((o) => o.split('=', 2) as [string, string]));
-  return { name, tree: tree === '.' ? thisTree : resolve(tree), flags: !options.includes('noflags'), env };
+  return { name, tree: root, flags: options.includes('noflags') ? [] : start.flags, env: { ...options.includes('nocache') ? {} : start.env, ...env } };
 });
 
 /** One phase of a run: the highest VmRSS sampled (every 100 ms), the probe's breakdown at its own highest, the load's figures. */
@@ -98,58 +102,73 @@ async function flood(server: Latchkey, load: Omit<Load, 'connections' | 'seconds
   return { rps: result.rps, errors: result.errors };
 }
 
+/** What an earlier run of the same checkout leaves (`npm run latchkey migrate` at a deploy, or the last start): a warm compile cache, when the variant has one. */
+async function warmCompileCache(variant: Variant): Promise<void> {
+  if (variant.env.NODE_COMPILE_CACHE === undefined) return;
+  const child = spawn(process.execPath, [...nodeArgs, ...variant.flags, 'src/cli.ts', '--version'], { cwd: variant.tree, env: { ...process.env, ...variant.env }, stdio: 'ignore' });
+  await once(child, 'exit');
+}
+
+/**
+ * Each load in a server of its own (started as `npm start` would, on a fresh
+ * database), so that a phase's figure is its own and not what an earlier
+ * load left behind.
+ */
 async function runVariant(kind: DatabaseKind, variant: Variant, smtp: Smtp, hash: string): Promise<Phase[]> {
-  const database = await seededDatabase(kind, users, hash, variant.tree);
-  const server = await Latchkey.start({
-    databaseUrl: database.url, smtpPort: smtp.port, tree: variant.tree, startFlags: variant.flags, ipc: true,
-    nodeArgs: ['--import', probe], env: variant.env,
-  }, testSecretKey);
+  await warmCompileCache(variant);
   const phases: Phase[] = [];
-  const mailPhase = async (name: string, smtpBase: number, outboxBase: number) => {
-    phases.push(await phase(server, name, async () => ({ seconds: (await drain(database.db, smtp, smtpBase, outboxBase, 60_000)).seconds })));
+  const withServer = async (use: (server: Latchkey, db: Db) => Promise<void>) => {
+    const database = await seededDatabase(kind, users, hash, variant.tree);
+    const server = await Latchkey.start({
+      databaseUrl: database.url, smtpPort: smtp.port, tree: variant.tree, asNpmStart: false, ipc: true,
+      nodeArgs: [...variant.flags, '--import', probe], env: variant.env,
+    }, testSecretKey);
+    try {
+      await server.settled();
+      await use(server, database.db);
+    } finally {
+      await server.stop();
+      await database.drop();
+    }
   };
+  /** A flood, then (mail: true) the drain of the mail it wrote as a phase of its own. */
+  const floodPhase = async (server: Latchkey, db: Db, name: string, load: Omit<Load, 'connections' | 'seconds'>, mail?: string) => {
+    const smtpBase = await smtp.count();
+    const outboxBase = await outboxCount(db);
+    phases.push(await phase(server, name, () => flood(server, load)));
+    if (mail !== undefined) phases.push(await phase(server, mail, async () => ({ seconds: (await drain(db, smtp, smtpBase, outboxBase, 60_000)).seconds })));
+  };
+
   const reset = { path: '/api/reset-password-request', expect: 202, body: knownOrUnknown(users) };
-  try {
-    await server.settled();
+  await withServer(async (server, db) => {
     phases.push(await phase(server, 'idle after start', () => sleep(3000), 'end'));
     // Warm-up: the reset route, its mail drained; not reported.
-    let smtpBase = await smtp.count();
-    let outboxBase = await outboxCount(database.db);
+    const smtpBase = await smtp.count();
+    const outboxBase = await outboxCount(db);
     await flood(server, reset, Math.min(3, duration));
-    await drain(database.db, smtp, smtpBase, outboxBase, 60_000);
-
+    await drain(db, smtp, smtpBase, outboxBase, 60_000);
     await server.settled();
-    smtpBase = await smtp.count();
-    outboxBase = await outboxCount(database.db);
-    phases.push(await phase(server, 'reset flood', () => flood(server, reset)));
-    await mailPhase('mail drain after it', smtpBase, outboxBase);
-
-    await server.settled();
+    await floodPhase(server, db, 'reset flood', reset, 'mail drain after it');
+  });
+  await withServer(async (server, db) => {
     const login = { path: '/api/sessions', expect: 201, body: () => JSON.stringify({ email: `user${1 + Math.floor(Math.random() * users)}@example.com`, password }) };
-    phases.push(await phase(server, 'login flood', () => flood(server, login)));
-    // The hashing threads end 1 s after their last hash: what they held, and what stays after them.
-    phases.push(await phase(server, 'hashing threads ended', () => sleep(3000), 'end'));
-
+    await floodPhase(server, db, 'login flood', login);
+    // The hashing threads end 1 s after their last hash: what stays after them.
     await server.settled();
-    smtpBase = await smtp.count();
-    outboxBase = await outboxCount(database.db);
+    phases.push(await phase(server, 'hashing threads ended', () => sleep(3000), 'end'));
+  });
+  await withServer(async (server, db) => {
     let sequence = 0;
     const register = { path: '/api/users', expect: 202, body: () => JSON.stringify({ email: `new${sequence++}-${process.pid}@example.org`, password }) };
-    phases.push(await phase(server, 'sign-up flood', () => flood(server, register)));
-    await mailPhase('its mail', smtpBase, outboxBase);
-
+    await floodPhase(server, db, 'sign-up flood', register, 'its mail');
+  });
+  await withServer(async (server, db) => {
     const session = await fetch(`${server.url}/api/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'user1@example.com', password }) });
     const { token } = await session.json() as { token: string };
     await server.settled();
-    phases.push(await phase(server, 'authz flood', () => flood(server, { path: '/api/authz/auth-request', expect: 200, method: 'GET', headers: { authorization: `Bearer ${token}` } })));
-
-    await server.settled();
-    phases.push(await phase(server, 'idle after the loads', () => sleep(3000), 'end'));
-    return phases;
-  } finally {
-    await server.stop();
-    await database.drop();
-  }
+    await floodPhase(server, db, 'authz flood', { path: '/api/authz/auth-request', expect: 200, method: 'GET', headers: { authorization: `Bearer ${token}` } });
+  });
+  return phases;
 }
 
 /** A bare Node process with the probe and the start options, on an empty .mjs and an empty .ts: Node itself, and what the type stripper adds. */
@@ -159,7 +178,7 @@ async function bareNode(): Promise<Record<string, Breakdown>> {
   try {
     for (const file of ['empty.mjs', 'empty.ts']) {
       writeFileSync(join(dir, file), 'setInterval(() => {}, 1000);\n');
-      const child = spawn(process.execPath, [...nodeArgs, ...startFlags(), '--import', probe, join(dir, file)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = spawn(process.execPath, [...nodeArgs, ...startCommand().flags, '--import', probe, join(dir, file)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       await sleep(1500);
       child.send({ memoryProbe: 'report' });
       const [message] = await once(child, 'message') as [{ memoryProbe: { now: Breakdown } }];
@@ -195,7 +214,7 @@ function printRows(results: { round: number; kind: string; variant: string; phas
 }
 
 const started = new Date();
-console.log(`memory: ${duration} s per flood, ${rounds} round(s), variants ${variants.map((v) => `${v.name} (${v.tree}${v.flags ? ` ${startFlags(v.tree).join(' ')}` : ', no start options'}${Object.keys(v.env).length > 0 ? ` ${JSON.stringify(v.env)}` : ''})`).join('; ')}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`memory: ${duration} s per flood, ${rounds} round(s), variants ${variants.map((v) => `${v.name} (${v.tree}${v.flags.length > 0 ? ` ${v.flags.join(' ')}` : ', no Node options'}${Object.keys(v.env).length > 0 ? ` ${JSON.stringify(v.env)}` : ''})`).join('; ')}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const bare = await bareNode();
 console.log(`bare Node with the start options: empty .mjs ${mb(bare['empty.mjs']!.rss)} MB, empty .ts ${mb(bare['empty.ts']!.rss)} MB (the type stripper: ${mb(bare['empty.ts']!.rss - bare['empty.mjs']!.rss)} MB; of the .mjs, the node executable's pages ${mb(bare['empty.mjs']!.nodeBinary)} MB)`);
 const smtp = await new Smtp().ready();

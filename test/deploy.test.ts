@@ -173,4 +173,13 @@ describe('the Node options of serve', () => {
     assert.match(shebang, /^#!\/usr\/bin\/env -S node /);
     assert.deepEqual(shebang.split(/\s+/).slice(3), start, 'the latchkey command\'s shebang');
   });
+
+  test('npm start and the systemd unit keep a compile cache, so that later starts do not load the type stripper', () => {
+    const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+    assert.match(scripts.start, /^NODE_COMPILE_CACHE=\S+ exec node /);
+    const unit = readFileSync(join(root, 'examples', 'latchkey.service'), 'utf8');
+    const cache = /^Environment=NODE_COMPILE_CACHE=(\S+)$/m.exec(unit)?.[1];
+    assert.ok(cache !== undefined, 'the unit sets NODE_COMPILE_CACHE');
+    assert.ok(cache.startsWith(`${unitSettings(join(root, 'examples', 'latchkey.service')).get('ReadWritePaths')}/`), 'in the one directory the unit may write');
+  });
 });
