@@ -154,3 +154,32 @@ describe('npm start', () => {
     }
   });
 });
+
+describe('the Node options of serve', () => {
+  /** The words between `node` and the script in a command line. */
+  const optionsOf = (command: string, script: RegExp): string[] => {
+    const words = command.trim().split(/\s+/);
+    return words.slice(words.findIndex((w) => /(^|\/)node$/.test(w)) + 1, words.findIndex((w) => script.test(w)));
+  };
+
+  test('npm start, the systemd unit and the latchkey command run serve with the same V8 heap limits', () => {
+    const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+    const start = optionsOf(scripts.start, /^src\/cli\.ts$/);
+    assert.ok(start.some((o) => o.startsWith('--max-semi-space-size=')) && start.some((o) => o.startsWith('--max-old-space-size=')), `npm start bounds the heap: ${start.join(' ')}`);
+    const unit = unitSettings(join(root, 'examples', 'latchkey.service')).get('ExecStart') ?? '';
+    assert.deepEqual(optionsOf(unit, /\/src\/cli\.ts$/), start, 'the unit\'s ExecStart');
+    // `env -S` splits the shebang's words; what follows `node` there is the options alone.
+    const shebang = readFileSync(join(root, 'src', 'cli.ts'), 'utf8').split('\n')[0]!;
+    assert.match(shebang, /^#!\/usr\/bin\/env -S node /);
+    assert.deepEqual(shebang.split(/\s+/).slice(3), start, 'the latchkey command\'s shebang');
+  });
+
+  test('npm start and the systemd unit keep a compile cache, so that later starts do not load the type stripper', () => {
+    const { scripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+    assert.match(scripts.start, /^NODE_COMPILE_CACHE=\S+ exec node /);
+    const unit = readFileSync(join(root, 'examples', 'latchkey.service'), 'utf8');
+    const cache = /^Environment=NODE_COMPILE_CACHE=(\S+)$/m.exec(unit)?.[1];
+    assert.ok(cache !== undefined, 'the unit sets NODE_COMPILE_CACHE');
+    assert.ok(cache.startsWith(`${unitSettings(join(root, 'examples', 'latchkey.service')).get('ReadWritePaths')}/`), 'in the one directory the unit may write');
+  });
+});

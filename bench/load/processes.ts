@@ -84,7 +84,26 @@ export type ServeOptions = {
   env?: Record<string, string>;
   /** Extra Node options for this child only (V8 flags, --cpu-prof). */
   nodeArgs?: string[];
+  /** Whether the child gets the Node options and variables of the tree's `npm start` (default true: as an operator runs it). */
+  asNpmStart?: boolean;
+  /** An IPC channel to the child (bench/memory-probe.ts answers on it). */
+  ipc?: boolean;
 };
+
+/**
+ * The Node options and environment `npm start` of `tree` gives `serve`
+ * (package.json "start": `[NAME=VALUE…] exec node <options> src/cli.ts serve`),
+ * read from there so that the benches cannot drift from what operators run.
+ */
+export function startCommand(tree = thisTree): { flags: string[]; env: Record<string, string> } {
+  const { scripts } = JSON.parse(readFileSync(`${tree}/package.json`, 'utf8')) as { scripts: { start: string } };
+  const words = scripts.start.split(/\s+/);
+  const node = words.indexOf('node');
+  return {
+    flags: words.slice(node + 1, words.indexOf('src/cli.ts')).filter((w) => !nodeArgs.includes(w)),
+    env: Object.fromEntries(words.slice(0, node).filter((w) => /^[A-Z_]+=/.test(w)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)])),
+  };
+}
 
 /** Runs `latchkey migrate` of `tree` on the database: each checkout applies its own migrations. */
 export async function migrate(databaseUrl: string, secretKey: string, tree = thisTree): Promise<void> {
@@ -118,14 +137,16 @@ export class Latchkey {
   static async start(options: ServeOptions, secretKey: string): Promise<Latchkey> {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const child = spawn(process.execPath, [...nodeArgs, ...(options.nodeArgs ?? []), 'src/cli.ts', 'serve'], {
+    const start = options.asNpmStart === false ? { flags: [], env: {} } : startCommand(options.tree);
+    const child = spawn(process.execPath, [...nodeArgs, ...start.flags, ...(options.nodeArgs ?? []), 'src/cli.ts', 'serve'], {
       cwd: options.tree ?? thisTree,
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'inherit', 'inherit', ...(options.ipc === true ? ['ipc' as const] : [])],
       env: {
         ...process.env,
         PORT: String(port), HOST: '127.0.0.1', BASE_URL: url, DATABASE_URL: options.databaseUrl,
         MAIL_SERVER: '127.0.0.1', MAIL_PORT: String(options.smtpPort), RATE_LIMITS: 'off', LOG_LEVEL: 'warn',
         SECRET_KEY: secretKey, MANAGEMENT_PORT: 'off',
+        ...start.env,
         ...options.env,
       },
     });
@@ -139,6 +160,11 @@ export class Latchkey {
       await sleep(100);
     }
     return new Latchkey(child, url);
+  }
+
+  /** Resident memory now (VmRSS), in bytes. */
+  rss(): number {
+    return this.#status('VmRSS');
   }
 
   #status(field: 'VmRSS' | 'VmHWM'): number {

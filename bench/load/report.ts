@@ -67,10 +67,10 @@ export function printTable(rows: Row[]): void {
   for (const r of rows) if (r.note !== undefined) console.log(`${r.database} ${r.scenario}: ${r.note}`);
 }
 
-/** Writes bench/results/load-<start time>.json and answers its path. */
-export function writeResults(started: Date, contents: Record<string, unknown>): string {
+/** Writes bench/results/<bench>-<start time>.json and answers its path. */
+export function writeResults(started: Date, contents: Record<string, unknown>, bench = 'load'): string {
   mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
-  const file = new URL(`../results/load-${started.toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
+  const file = new URL(`../results/${bench}-${started.toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
   writeFileSync(file, `${JSON.stringify({ started: started.toISOString(), ...contents }, null, 2)}\n`);
   return fileURLToPath(file);
 }

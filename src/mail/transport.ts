@@ -1,7 +1,10 @@
 // Where rendered mail goes: a real SMTP server through Nodemailer's pooled
 // transport, or, with no MAIL_SERVER, the dev mailbox. Both build the same
 // MIME message through Nodemailer, so dev mode exercises the real path.
-import nodemailer, { type Transporter } from 'nodemailer';
+// Nodemailer is loaded on the first message, not at start: ~5 MB of heap that
+// a process with nothing to send (`migrate`, a `serve` beside a `latchkey
+// worker`, or one at rest) never needs.
+import type { Transporter, TransportOptions } from 'nodemailer';
 import type { SmtpConfig } from '../config.ts';
 import type { DevMailbox } from './dev-mailbox.ts';
 
@@ -40,8 +43,29 @@ export function describeFailure(error: unknown): string {
   return [e.code, e.responseCode, e.response ?? e.message].filter((p) => p !== undefined).join(' ').slice(0, 500);
 }
 
+/**
+ * A Nodemailer transporter made on the first send. close() ends it if it was
+ * made; one still being made when close() came is ended as soon as it is.
+ */
+function lazyTransporter(options: TransportOptions | Record<string, unknown>, closeMade: (t: Transporter) => void): { get(): Promise<Transporter>; close(): void } {
+  let made: Transporter | undefined;
+  let making: Promise<Transporter> | undefined;
+  let closed = false;
+  return {
+    get: () => making ??= import('nodemailer').then(({ default: nodemailer }) => {
+      made = nodemailer.createTransport(options);
+      if (closed) closeMade(made);
+      return made;
+    }),
+    close() {
+      closed = true;
+      if (made !== undefined) closeMade(made);
+    },
+  };
+}
+
 export function smtpTransport(config: SmtpConfig): MailTransport {
-  const transporter: Transporter = nodemailer.createTransport({
+  const transporter = lazyTransporter({
     pool: true,
     maxConnections: 5,
     host: config.host,
@@ -55,23 +79,23 @@ export function smtpTransport(config: SmtpConfig): MailTransport {
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 30_000,
-  });
+  // Closed after the worker stopped: a delivery still going then has had its
+  // lease released to another worker, so it is cut off, not left to finish.
+  }, (t) => t.close({ force: true }));
   return {
     async send(mail) {
-      const info = await transporter.sendMail(mail);
+      const info = await (await transporter.get()).sendMail(mail);
       return String(info.response);
     },
-    // Called after the worker stopped: a delivery still going then has had its
-    // lease released to another worker, so it is cut off, not left to finish.
-    close: () => transporter.close({ force: true }),
+    close: () => transporter.close(),
   };
 }
 
 export function devMailboxTransport(mailbox: DevMailbox): MailTransport {
-  const transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const transporter = lazyTransporter({ streamTransport: true, buffer: true, newline: 'unix' }, (t) => t.close());
   return {
     async send(mail) {
-      const info = await transporter.sendMail(mail);
+      const info = await (await transporter.get()).sendMail(mail);
       mailbox.add({ ...mail, raw: String(info.message) });
       return 'stored in the dev mailbox';
     },

@@ -1,10 +1,21 @@
 // API.md's password rules, checked before any hashing.
-import { dictionary } from '@zxcvbn-ts/language-common';
+import { createRequire } from 'node:module';
 import type { FieldError } from '../field-errors.ts';
 
 const maxLength = 128;
-// Lower-cased once: the list is checked case-insensitively.
-const commonPasswords = new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
+const require = createRequire(import.meta.url);
+let common: Set<string> | undefined;
+
+/**
+ * The common-password list, read on the first password checked: it is ~3 MB of
+ * heap that a process answering log-ins, resets and authz never needs (only
+ * sign-up and password changes check it). Lower-cased once: the list is
+ * checked case-insensitively.
+ */
+function commonPasswords(): Set<string> {
+  common ??= new Set((require('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common')).dictionary['passwords-common'].map((p) => p.toLowerCase()));
+  return common;
+}
 
 export type PasswordRules = { minLength: number; appName: string };
 
@@ -23,7 +34,7 @@ export function checkPassword(password: string, rules: PasswordRules, emails: st
   if (length < rules.minLength) return { code: 'too_short', min: rules.minLength };
   if (length > maxLength) return { code: 'too_long', max: maxLength };
   const lower = normalized.toLowerCase();
-  if (commonPasswords.has(lower)) return { code: 'common_password' };
+  if (commonPasswords().has(lower)) return { code: 'common_password' };
   if (rules.appName.length > 0 && lower.includes(rules.appName.toLowerCase())) return { code: 'contains_app_name', name: rules.appName };
   if (emails.some((e) => e.toLowerCase() === lower)) return { code: 'is_email' };
   return undefined;

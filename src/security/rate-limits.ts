@@ -5,7 +5,7 @@
 // log-ins and invalid tokens must count only failures, be cleared by a
 // completed reset, and be usable by flows that never see Fastify.
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../config.ts';
 
@@ -114,6 +114,8 @@ function storedKey(key: string): string {
 }
 
 async function connectRedis(url: string, onError: (error: Error) => void): Promise<Redis> {
+  // Loaded only with REDIS_URL: ioredis is a few MB of heap a service without Redis never uses.
+  const { Redis } = await import('ioredis');
   const client = new Redis(url, {
     lazyConnect: true,
     // A request never waits for a Redis that is down: the command fails at once and the memory fallback answers.

@@ -4,7 +4,6 @@
 // admin ports: the counters that move with each mail stay with operators.
 // `serve` and `worker` each start one, for the counts of their own process.
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
-import { Redis } from 'ioredis';
 import type { Metrics } from '../../metrics.ts';
 import type { Store } from '../../store/store.ts';
 import { answerProblems } from '../shared/problem-errors.ts';
@@ -30,7 +29,7 @@ export async function startManagement(deps: ManagementDeps): Promise<Management>
   // A scrape every few seconds is not worth an access-log line each.
   const app = Fastify({ loggerInstance: deps.log.child({ listener: 'management' }), logController: new LogController({ disableRequestLogging: true }) });
   answerProblems(app);
-  const redis = deps.redisUrl === undefined ? undefined : redisProbe(deps.redisUrl);
+  const redis = deps.redisUrl === undefined ? undefined : await redisProbe(deps.redisUrl);
   if (redis !== undefined) app.addHook('onClose', async () => redis.close());
   await metricsRoutes(app, deps.metrics);
   await managementHealthRoutes(app, { store: deps.store, redisReachable: redis?.reachable });
@@ -50,7 +49,9 @@ export async function startManagement(deps: ManagementDeps): Promise<Management>
  * to themselves, and `latchkey worker` has none. A PING never waits for a
  * Redis that is down: it fails at once and the answer says unreachable.
  */
-function redisProbe(url: string) {
+async function redisProbe(url: string) {
+  // Loaded only with REDIS_URL (as in security/rate-limits.ts).
+  const { Redis } = await import('ioredis');
   const client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, connectTimeout: 2000, commandTimeout: 1000, maxRetriesPerRequest: 0 });
   // The health answer reports an outage; ioredis would otherwise print every failed reconnection.
   client.on('error', () => {});
