@@ -88,7 +88,7 @@ export async function authzScaleScenario(kind: DatabaseKind, smtp: Smtp, setting
     const results = await alternate(contenders, settings.rounds, settings.roundSeconds, settings.warmup);
     const bare = results[0]!;
     const measured = results.slice(1);
-    const rows = [roundsRow({ database: kind, scenario: `${scenario}: bare Fastify {} (limit)` }, bare, settings.roundSeconds)];
+    const rows = [roundsRow({ database: kind, scenario: `bare Fastify {} (limit), ${scenario} rounds` }, bare, settings.roundSeconds)];
     for (let i = 0; i < measured.length; i++) {
       const row = relativeTo(roundsRow({ database: kind, scenario: `${scenario} ${contenders[i + 1]!.name}`, users: settings.baseUsers }, measured[i]!, settings.roundSeconds), measured[i]!, bare, 'bare');
       if (i % 2 === 1) row.note += `; ${sessions(big)} ÷ ${sessions(small)} ${ratio(measured[i]!, measured[i - 1]!).text}`;

@@ -43,7 +43,8 @@ export function openDb(kind: DatabaseKind, url: string): Db {
     db.exec('PRAGMA busy_timeout = 30000; PRAGMA cache_size = -262144');
     // hashToken of src/security/tokens.ts, the way the server hashes a presented token.
     db.function('bench_token_hash', { deterministic: true }, (i) => hashToken(sessionToken(Number(i))));
-    const series = 'with recursive s(i) as (select ? union all select i + 1 from s where i < ?)';
+    // cast: node:sqlite binds a JS number as a REAL, and 'user' || 1.0 is not user1.
+    const series = 'with recursive s(i) as (select cast(? as integer) union all select i + 1 from s where i < ?)';
     return {
       all: async (sql) => db.prepare(sql).all() as Record<string, unknown>[],
       async seed(from, to, hash) {
