@@ -5,37 +5,54 @@
 // straight into the database by SQL (one argon2id hash, computed once, reused).
 // Prints one table and writes bench/results/load-<time>.json. See BENCHMARKS.md.
 //
-//   DURATION=15 SCALE_USERS=1000000 DATABASES=sqlite,postgres PROFILE=dir \
-//     SCENARIOS=limits,reset,steady,login,register,me,authz,scale,compare SERVER_NODE_ARGS='…' \
-//     COMPARE_TREE=/path COMPARE_ROUNDS=6 COMPARE_SECONDS=5 \
+//   DURATION=15 DATABASES=sqlite,postgres PROFILE=dir SERVER_NODE_ARGS='…' \
+//     SCENARIOS=limits,reset,steady,login,register,me,authz,authz-scale,scale,compare \
+//     SCALE_USERS=10000000 SCALE_SESSIONS=1000000 AUTHZ_SESSIONS=1000000 DISTINCT_TOKENS=1000 \
+//     ROUNDS=4 ROUND_SECONDS=5 COMPARE_TREE=/path \
 //     node --disable-warning=ExperimentalWarning bench/load.ts
 //
-// DURATION: seconds per scenario; SCALE_USERS: the large database of the scale
-// scenario; PROFILE: write a --cpu-prof of each server child to that directory;
-// SCENARIOS: run only these (default all but compare); SERVER_NODE_ARGS: extra
-// Node options for the server child (to try V8 flags); COMPARE_TREE: another
-// checkout to measure reset requests against in the compare scenario
-// (bench/load/compare.ts). The parts: bench/load/processes.ts (children),
-// seed.ts (the database), pacing.ts (autocannon and the paced loop),
-// scenarios.ts, compare.ts, report.ts.
+// DURATION: seconds per scenario; PROFILE: write a --cpu-prof of each server
+// child to that directory; SERVER_NODE_ARGS: extra Node options for the server
+// child (to try V8 flags); SCENARIOS: run only these (default all but
+// compare). The alternating scenarios run ROUNDS rounds of ROUND_SECONDS on
+// each side: scale and authz-scale (bench/load/scale.ts) a small database
+// against a big one (SCALE_USERS users and SCALE_SESSIONS sessions;
+// AUTHZ_SESSIONS sessions; defaults 10,000,000, 1,000,000 and 1,000,000 when
+// SCENARIOS names them, a tenth in the default run), requests with
+// DISTINCT_TOKENS session tokens;
+// compare (bench/load/compare.ts) this checkout against COMPARE_TREE. The
+// parts: bench/load/processes.ts (children), seed.ts (the database), pacing.ts
+// (autocannon and the paced loop), scenarios.ts, scale.ts, rounds.ts,
+// compare.ts, report.ts.
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { hashPassword } from '../src/security/password-hash.ts';
 import { compareScenario } from './load/compare.ts';
 import { cannon, figures } from './load/pacing.ts';
 import { argon2Rate, Smtp, withBareServer } from './load/processes.ts';
 import { megabytes, printTable, writeResults, type Row } from './load/report.ts';
+import { scaleScenario, authzScaleScenario, type Seeding } from './load/scale.ts';
 import { measure, password, type Settings } from './load/scenarios.ts';
 import { benchDatabases } from './load/seed.ts';
 
 const duration = Number(process.env.DURATION ?? 15);
-const allScenarios = ['limits', 'reset', 'steady', 'login', 'register', 'me', 'authz', 'scale'];
+const allScenarios = ['limits', 'reset', 'steady', 'login', 'register', 'me', 'authz', 'authz-scale', 'scale'];
+for (const [old, now] of [['COMPARE_ROUNDS', 'ROUNDS'], ['COMPARE_SECONDS', 'ROUND_SECONDS']]) {
+  if (process.env[old!] !== undefined) throw new Error(`${old} is now ${now} (it applies to every alternating scenario)`);
+}
+const fullSize = process.env.SCENARIOS !== undefined;
 const settings: Settings = {
   duration,
   warmup: Math.min(3, duration),
   connections: 32,
   steadyRate: 1000,
   baseUsers: 1000,
-  scaleUsers: Number(process.env.SCALE_USERS ?? 1_000_000),
+  // Full size when SCENARIOS names the scenario; the default run (npm run bench) seeds a tenth, to stay within minutes.
+  scaleUsers: Number(process.env.SCALE_USERS ?? (fullSize ? 10_000_000 : 1_000_000)),
+  scaleSessions: Number(process.env.SCALE_SESSIONS ?? (fullSize ? 1_000_000 : 100_000)),
+  authzSessions: Number(process.env.AUTHZ_SESSIONS ?? (fullSize ? 1_000_000 : 100_000)),
+  distinctTokens: Number(process.env.DISTINCT_TOKENS ?? 1000),
+  rounds: Number(process.env.ROUNDS ?? 4),
+  roundSeconds: Number(process.env.ROUND_SECONDS ?? Math.min(5, duration)),
   drainLimitMs: 60_000,
   scenarios: new Set(process.env.SCENARIOS?.split(',') ?? allScenarios),
   serverNodeArgs: [
@@ -43,11 +60,7 @@ const settings: Settings = {
     ...(process.env.PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE}`]),
   ],
 };
-const compare = {
-  tree: process.env.COMPARE_TREE,
-  rounds: Number(process.env.COMPARE_ROUNDS ?? 6),
-  seconds: Number(process.env.COMPARE_SECONDS ?? Math.min(5, duration)),
-};
+const compare = { tree: process.env.COMPARE_TREE };
 const unknown = [...settings.scenarios].filter((s) => !allScenarios.includes(s) && s !== 'compare');
 if (unknown.length > 0) throw new Error(`SCENARIOS: unknown ${unknown.join(', ')} (known: ${allScenarios.join(', ')}, compare)`);
 if (compare.tree !== undefined && !settings.scenarios.has('compare')) console.log('COMPARE_TREE is set but SCENARIOS does not name compare: no comparison in this run');
@@ -58,7 +71,8 @@ console.log(`load: ${duration} s per scenario, ${settings.connections} connectio
 
 const smtp = await new Smtp().ready();
 const rows: Row[] = [];
-const perDatabase: Record<string, { highWater: number; seedSeconds: number }> = {};
+const perDatabase: Record<string, { highWater: number }> = {};
+const seeding: Seeding[] = [];
 const skipped: string[] = [];
 let argon2: Awaited<ReturnType<typeof argon2Rate>> | undefined;
 try {
@@ -76,12 +90,19 @@ try {
   }
   const databases = await benchDatabases();
   skipped.push(...databases.skipped);
-  const hash = settings.scenarios.has('compare') ? await hashPassword(password) : '';
+  const own = new Set(['limits', 'compare', 'authz-scale', 'scale']);
+  const hash = await hashPassword(password);
   for (const kind of databases.kinds) {
-    if ([...settings.scenarios].some((s) => s !== 'limits' && s !== 'compare')) {
+    if ([...settings.scenarios].some((s) => !own.has(s))) {
       const measured = await measure(kind, smtp, settings, { argon2: argon2?.rate ?? 0 });
       rows.push(...measured.rows);
-      perDatabase[kind] = { highWater: measured.highWater, seedSeconds: measured.seedSeconds };
+      perDatabase[kind] = { highWater: measured.highWater };
+    }
+    for (const [name, scenario] of [['authz-scale', authzScaleScenario], ['scale', scaleScenario]] as const) {
+      if (!settings.scenarios.has(name)) continue;
+      const measured = await scenario(kind, smtp, settings, hash);
+      rows.push(...measured.rows);
+      seeding.push(...measured.seeding);
     }
     if (settings.scenarios.has('compare')) rows.push(...await compareScenario(kind, smtp, settings, compare, hash));
   }
@@ -90,11 +111,11 @@ try {
 }
 
 printTable(rows);
-for (const [kind, d] of Object.entries(perDatabase)) {
-  const seeding = d.seedSeconds > 0 ? `seeding ${settings.scaleUsers - settings.baseUsers} users took ${d.seedSeconds.toFixed(1)} s; ` : '';
-  console.log(`${kind}: ${seeding}server VmHWM ${megabytes(d.highWater)} MB`);
+for (const [kind, d] of Object.entries(perDatabase)) console.log(`${kind}: server VmHWM ${megabytes(d.highWater)} MB`);
+for (const s of seeding) {
+  console.log(`${s.database} ${s.scenario}: seeding ${s.users} users took ${s.usersSeconds.toFixed(1)} s, ${s.sessions} sessions ${s.sessionsSeconds.toFixed(1)} s, ${s.database === 'sqlite' ? 'ANALYZE + WAL checkpoint' : 'VACUUM ANALYZE + CHECKPOINT'} ${s.settleSeconds.toFixed(1)} s; database ${megabytes(s.bytes)} MB`);
 }
 for (const s of skipped) console.log(s);
 console.log('mail throughput: see bench/mail-throughput.ts (part of npm run bench) and BENCHMARKS.md');
 const { scenarios, ...plain } = settings;
-console.log(`written ${writeResults(started, { machine, settings: { ...plain, scenarios: [...scenarios], compare }, skipped, perDatabase, argon2, rows })}`);
+console.log(`written ${writeResults(started, { machine: { ...machine, loadavgAfter: loadavg() }, settings: { ...plain, scenarios: [...scenarios], compare }, skipped, perDatabase, seeding, argon2, rows })}`);

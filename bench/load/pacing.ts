@@ -15,6 +15,8 @@ export type Load = {
   method?: 'GET' | 'POST';
   body?: () => string;
   headers?: Record<string, string>;
+  /** Headers made afresh for each request (a token from a cycle), beside `headers`. */
+  headersEach?: () => Record<string, string>;
   connections: number;
   seconds: number;
 };
@@ -33,7 +35,8 @@ export type Figures = {
 };
 
 export function cannon(url: string, load: Load): Promise<autocannon.Result> {
-  const body = load.body;
+  const { body, headersEach } = load;
+  const vary = body !== undefined || headersEach !== undefined;
   return autocannon({
     url,
     connections: load.connections,
@@ -42,7 +45,7 @@ export function cannon(url: string, load: Load): Promise<autocannon.Result> {
       method: load.method ?? 'POST',
       path: load.path,
       headers: { 'content-type': 'application/json', ...load.headers },
-      ...(body === undefined ? {} : { setupRequest: (request: autocannon.Request) => ({ ...request, body: body() }) }),
+      ...(vary ? { setupRequest: (request: autocannon.Request) => ({ ...request, ...(body === undefined ? {} : { body: body() }), ...(headersEach === undefined ? {} : { headers: { ...request.headers, ...headersEach() } }) }) } : {}),
     }],
   });
 }
@@ -86,7 +89,7 @@ export async function paced(url: string, load: Load & { rate: number }): Promise
   const otherStatuses: Record<string, number> = {};
   let errors = 0;
   const one = (slot: number) => new Promise<void>((resolve) => {
-    const request = http.request(`${url}${load.path}`, { method: load.method ?? 'POST', agent, headers: { 'content-type': 'application/json', ...load.headers } }, (response) => {
+    const request = http.request(`${url}${load.path}`, { method: load.method ?? 'POST', agent, headers: { 'content-type': 'application/json', ...load.headers, ...load.headersEach?.() } }, (response) => {
       response.resume();
       response.on('end', () => {
         const status = response.statusCode ?? 0;
