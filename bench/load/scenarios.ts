@@ -14,7 +14,7 @@ export type Settings = {
   duration: number;
   warmup: number;
   connections: number;
-  steadyRate: number;
+  steadyRates: number[];
   baseUsers: number;
   /** The big database of the scale scenario (SCALE_USERS, SCALE_SESSIONS) and of authz-scale (AUTHZ_SESSIONS). */
   scaleUsers: number;
@@ -146,7 +146,7 @@ export async function measure(kind: DatabaseKind, smtp: Smtp, settings: Settings
     await resetScenario(target, 'warm-up', baseUsers, { seconds: settings.warmup });
 
     if (scenarios.has('reset')) log(await resetScenario(target, 'reset-request, full speed', baseUsers));
-    if (scenarios.has('steady')) log(await resetScenario(target, `reset-request, steady ${settings.steadyRate}/s`, baseUsers, { rate: settings.steadyRate }));
+    if (scenarios.has('steady')) for (const rate of settings.steadyRates) log(await resetScenario(target, `reset-request, steady ${rate}/s`, baseUsers, { rate }));
 
     // Log-in: every request a right password for a seeded, confirmed user.
     const loginBody = () => JSON.stringify({ email: `user${1 + Math.floor(Math.random() * baseUsers)}@example.com`, password });
