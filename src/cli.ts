@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --disable-warning=ExperimentalWarning --max-semi-space-size=4 --max-old-space-size=256
+#!/usr/bin/env -S node --disable-warning=ExperimentalWarning --max-semi-space-size=8 --max-old-space-size=256
 // The V8 options are npm start's (package.json "start", BENCHMARKS.md "Memory");
 // `env -S` splits them (GNU coreutils 8.30+, FreeBSD, macOS).
 // latchkey serve | migrate | worker | prune | mail test --to ADDRESS | outbox … | users …
