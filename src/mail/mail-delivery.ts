@@ -12,7 +12,7 @@ export function mailDelivery(transport: MailTransport, renderer: MailRenderer, s
   return {
     noun: 'mail',
     async send(row, params, now) {
-      const rendered = await renderer.render(row.kind as MessageKind, params as MessageParams, row.created_at);
+      const rendered = renderer.render(row.kind as MessageKind, params as MessageParams, row.created_at);
       return transport.send({ from: sender, to: row.recipient, ...rendered, messageId: row.message_id, date: new Date(now) });
     },
     isPermanent: isPermanentFailure,

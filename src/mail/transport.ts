@@ -1,10 +1,11 @@
 // Where rendered mail goes: a real SMTP server through Nodemailer's pooled
-// transport, or, with no MAIL_SERVER, the dev mailbox. Both build the same
-// MIME message through Nodemailer, so dev mode exercises the real path.
-// Nodemailer is loaded on the first message, not at start: ~5 MB of heap that
-// a process with nothing to send (`migrate`, a `serve` beside a `latchkey
-// worker`, or one at rest) never needs.
+// transport (in a thread of its own), or, with no MAIL_SERVER, the dev
+// mailbox. Both build the same MIME message through Nodemailer, so dev mode
+// exercises the real path. Nodemailer is loaded on the first message, not at
+// start: memory that a process with nothing to send (`migrate`, a `serve`
+// beside a `latchkey worker`, or one at rest) never needs.
 import type { Transporter, TransportOptions } from 'nodemailer';
+import { Piscina } from 'piscina';
 import type { SmtpConfig } from '../config.ts';
 import type { DevMailbox } from './dev-mailbox.ts';
 
@@ -64,8 +65,45 @@ function lazyTransporter(options: TransportOptions | Record<string, unknown>, cl
   };
 }
 
+/**
+ * Nodemailer's pooled SMTP transport, in a thread of its own (smtp-thread.js)
+ * started on the first message: building and sending a message there leaves
+ * the event loop free for requests. It holds every message in flight at once
+ * (the worker's concurrency), over at most 5 connections.
+ */
 export function smtpTransport(config: SmtpConfig): MailTransport {
-  const transporter = lazyTransporter({
+  let pool: Piscina<OutgoingMail, SendOutcome> | undefined;
+  return {
+    async send(mail) {
+      pool ??= new Piscina<OutgoingMail, SendOutcome>({
+        filename: new URL('./smtp-thread.js', import.meta.url).href,
+        workerData: nodemailerOptions(config),
+        minThreads: 0,
+        maxThreads: 1,
+        concurrentTasksPerWorker: 256,
+        // The thread waits on its message port, not with Atomics.wait: its own event loop runs the sockets.
+        atomics: 'disabled',
+        // Kept while mail comes at least every minute, with its connections; a process at rest gets its memory back.
+        idleTimeout: 60_000,
+      });
+      const outcome = await pool.run(mail);
+      if ('failure' in outcome) throw Object.assign(new Error(outcome.failure.message), outcome.failure);
+      return outcome.response;
+    },
+    // Called after the worker stopped: a delivery still going then has had its
+    // lease released to another worker, so it is cut off with the thread, not left to finish.
+    close() {
+      void pool?.destroy();
+      pool = undefined;
+    },
+  };
+}
+
+/** What smtp-thread.js answers: the server's answer, or the error's fields (an Error crossing threads keeps only its message). */
+type SendOutcome = { response: string } | { failure: { message: string; code?: string; responseCode?: number; response?: string; command?: string; permanent?: boolean } };
+
+function nodemailerOptions(config: SmtpConfig) {
+  return {
     pool: true,
     maxConnections: 5,
     host: config.host,
@@ -79,15 +117,6 @@ export function smtpTransport(config: SmtpConfig): MailTransport {
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 30_000,
-  // Closed after the worker stopped: a delivery still going then has had its
-  // lease released to another worker, so it is cut off, not left to finish.
-  }, (t) => t.close({ force: true }));
-  return {
-    async send(mail) {
-      const info = await (await transporter.get()).sendMail(mail);
-      return String(info.response);
-    },
-    close: () => transporter.close(),
   };
 }
 
