@@ -1,15 +1,14 @@
 // Runs in the SMTP thread (see transport.ts smtpTransport): Nodemailer builds
 // each MIME message and talks SMTP here, off the event loop that answers
-// requests. Building a message through Nodemailer's streams is most of a
-// mail's CPU (about 1 ms of the 1.2 ms an outbox row cost on the event loop),
-// so with it here mail keeps up under a steady load instead of waiting for
-// the load to ease.
+// requests. Building a message through Nodemailer's streams and writing it
+// out was most of a mail's CPU: with it here the event loop spends ~390 µs
+// on a message instead of ~1,050 (BENCHMARKS.md, target 4), so mail keeps up
+// under a steady load instead of waiting for the load to ease.
 //
 // Plain JavaScript, as argon2-worker.js is: a .ts file would make this thread
 // load Node's type stripper whenever the compile cache is cold.
 import { workerData } from 'node:worker_threads';
 import nodemailer from 'nodemailer';
-
 
 // The pooled transport's options, made by transport.ts nodemailerOptions.
 const transporter = nodemailer.createTransport(workerData);
