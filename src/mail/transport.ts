@@ -73,8 +73,11 @@ function lazyTransporter(options: TransportOptions | Record<string, unknown>, cl
  */
 export function smtpTransport(config: SmtpConfig): MailTransport {
   let pool: Piscina<OutgoingMail, SendOutcome> | undefined;
+  let closed = false;
   return {
     async send(mail) {
+      // No thread is started again once closed: it would outlive its owner.
+      if (closed) throw new Error('the SMTP transport is closed');
       pool ??= new Piscina<OutgoingMail, SendOutcome>({
         filename: new URL('./smtp-thread.js', import.meta.url).href,
         workerData: nodemailerOptions(config),
@@ -93,8 +96,8 @@ export function smtpTransport(config: SmtpConfig): MailTransport {
     // Called after the worker stopped: a delivery still going then has had its
     // lease released to another worker, so it is cut off with the thread, not left to finish.
     close() {
+      closed = true;
       void pool?.destroy();
-      pool = undefined;
     },
   };
 }
