@@ -4,6 +4,7 @@
 // instance at a time.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { prunePastRetention } from '../src/retention.ts';
@@ -154,12 +155,19 @@ test('on postgres, a prune started while another is running skips instead of run
     await blocker.connect();
     let released = false;
     try {
+      const blockerPid: number = (await blocker.query('select pg_backend_pid() as pid')).rows[0].pid;
       await blocker.query('begin');
       await blocker.query("select * from sessions where token_hash = 'prune-expired-40-days-ago' for update");
+      // Backends waiting on the blocker, asked outside its transaction (a CI run
+      // once saw no waiter for 20 s when the blocker itself asked).
+      const waitingOnBlocker = async () => (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${blockerPid}::int = any(pg_blocking_pids(pid))`.execute(store.db)).rows[0]?.n;
+      assert.equal(await waitingOnBlocker(), 0);
+      let firstFailed: unknown;
       const first = prunePastRetention(store, retention);
+      first.catch((error: unknown) => { firstFailed = error; });
       await until('the first prune waits on the locked row', async () => {
-        const waiting = await blocker.query("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'");
-        return waiting.rows[0].n === 1;
+        if (firstFailed !== undefined) throw firstFailed;
+        return (await waitingOnBlocker()) === 1;
       }, 20_000);
 
       // A second prune (another instance: the CLI) neither waits nor deletes.
