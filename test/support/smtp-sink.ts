@@ -211,6 +211,13 @@ export class SmtpSink {
     return this.to(address)[already]!;
   }
 
+  /** The first mail to `address`, past the `already` it had, that `matches`: mail of an earlier flow may arrive in between. */
+  async waitForMailToMatching(address: string, already: number, matches: (mail: ReceivedMail) => boolean, timeoutMs = 5000): Promise<ReceivedMail> {
+    let found: ReceivedMail | undefined;
+    await this.waitUntil(() => (found = this.to(address).slice(already).find(matches)) !== undefined, timeoutMs, `a matching mail to ${address} after ${already}`);
+    return found!;
+  }
+
   #notify(): void {
     for (const wake of [...this.#waiters]) wake();
   }
