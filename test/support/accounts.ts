@@ -59,7 +59,7 @@ export async function requestReset(server: TestServer, email: string, mailbox = 
   const before = server.smtp.to(mailbox).length;
   const response = await server.request('POST', '/api/reset-password-request', { body: { email } });
   assert.equal(response.status, 202, response.text);
-  return tokenFromLink(linkTo(await nextMailWithLink(server, mailbox, before, '/reset-password'), '/reset-password'));
+  return tokenOfNextLink(server, mailbox, before, '/reset-password');
 }
 
 /** POST /api/update-email, expecting 202; returns the token of the link mailed to the new address. */
@@ -67,17 +67,18 @@ export async function requestEmailChange(server: TestServer, session: string, ne
   const before = server.smtp.to(newEmail).length;
   const response = await server.request('POST', '/api/update-email', { token: session, body: { new_email: newEmail, password } });
   assert.equal(response.status, 202, response.text);
-  return tokenFromLink(linkTo(await nextMailWithLink(server, newEmail, before, '/confirm-email'), '/confirm-email'));
+  return tokenOfNextLink(server, newEmail, before, '/confirm-email');
 }
 
 /**
- * The next mail to `mailbox` with a link to `path`, skipping others: the
- * notice of an earlier flow (an email change tells the old address) is sent
- * independently and may arrive after this flow's mail is asked for.
+ * The token of the next mail to `mailbox` with a link to `path`, skipping
+ * others: the notice of an earlier flow (an email change tells the old
+ * address) is sent independently and may arrive after this flow's mail is asked for.
  */
-async function nextMailWithLink(server: TestServer, mailbox: string, before: number, path: '/reset-password' | '/confirm-email'): Promise<ReceivedMail> {
+async function tokenOfNextLink(server: TestServer, mailbox: string, before: number, path: '/reset-password' | '/confirm-email'): Promise<string> {
   const prefix = `${testBaseUrl}${path}?token=`;
-  return server.smtp.waitForMailToMatching(mailbox, before, (mail) => mail.links.some((link) => link.startsWith(prefix)));
+  const mail = await server.smtp.waitForMailToMatching(mailbox, before, (candidate) => candidate.links.some((link) => link.startsWith(prefix)));
+  return tokenFromLink(linkTo(mail, path));
 }
 
 /**
