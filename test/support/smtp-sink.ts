@@ -206,15 +206,14 @@ export class SmtpSink {
   }
 
   /** The next mail to `address` of which there were `already` before: waits for it. */
-  async waitForMailTo(address: string, already = 0, timeoutMs = 5000): Promise<ReceivedMail> {
-    await this.waitUntil(() => this.to(address).length > already, timeoutMs, `mail number ${already + 1} to ${address}`);
-    return this.to(address)[already]!;
+  waitForMailTo(address: string, already = 0, timeoutMs = 5000): Promise<ReceivedMail> {
+    return this.waitForMailToMatching(address, already, () => true, timeoutMs);
   }
 
   /** The first mail to `address`, past the `already` it had, that `matches`: mail of an earlier flow may arrive in between. */
   async waitForMailToMatching(address: string, already: number, matches: (mail: ReceivedMail) => boolean, timeoutMs = 5000): Promise<ReceivedMail> {
     let found: ReceivedMail | undefined;
-    await this.waitUntil(() => (found = this.to(address).slice(already).find(matches)) !== undefined, timeoutMs, `a matching mail to ${address} after ${already}`);
+    await this.waitUntil(() => (found = this.to(address).slice(already).find(matches)) !== undefined, timeoutMs, `a mail to ${address} after the first ${already}`);
     return found!;
   }
 
