@@ -2,10 +2,12 @@
 // instead of a copy per file. Prefer a child that listens on port 0 and
 // reports its port (test/support/serve-process.ts, smtp-sink-process.ts), and
 // an SMTP server that is "down" on a port the test holds (smtp-sink.ts):
-// freePort() closes its listener and hands the number on, and another
-// process may take it in between. It is left for a server that must know its
-// own address before it listens, and for tests of which port a child takes.
-import { createServer, type AddressInfo } from 'node:net';
+// freePort() hands on a number it could listen on a moment ago, and a port
+// handed on is not held. It is left for a server that must know its own
+// address before it listens, and for tests of which port a child takes.
+import { randomInt } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -25,14 +27,33 @@ export async function until<T>(what: string, check: () => T | Promise<T>, timeou
   }
 }
 
+const portRangeFile = '/proc/sys/net/ipv4/ip_local_port_range';
+// The kernel's ephemeral range: where it picks the port of every listen on
+// port 0 (the SMTP sinks, Latchkey under test, Chromium) and of every outgoing
+// connection. freePort() picks below it, so none of those can take a port it
+// handed on before the server meant for it listens (a CI run once had an SMTP
+// sink answer on the port given to nginx).
+// Without /proc (not Linux), 32768: Linux's default start, below macOS's 49152.
+const ephemeralStart = existsSync(portRangeFile) ? Number(readFileSync(portRangeFile, 'utf8').split(/\s+/)[0]) : 32_768;
+const lowestPort = 10_000;
+/** Ports this process handed on: two servers of one test never get the same one. */
+const handedOn = new Set<number>();
+
 /** A port that was free a moment ago (for a server that must know its own address before it listens). */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = randomInt(lowestPort, ephemeralStart);
+    if (!handedOn.has(port) && (await canListen(port))) {
+      handedOn.add(port);
+      return port;
+    }
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
